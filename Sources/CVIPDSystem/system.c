@@ -1,0 +1,52 @@
+#include "CVIPDSystem.h"
+#include <errno.h>
+#include <time.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int vipd_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int vipd_epoll_add(int epfd, int fd) {
+    struct epoll_event ev = { .events = EPOLLIN, .data = { .fd = fd } };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int vipd_epoll_del(int epfd, int fd) {
+    struct epoll_event ev = { 0 };
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
+int vipd_epoll_wait(int epfd, int *fds, int max, int timeout_ms) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, events, max, timeout_ms);
+    for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
+    return n;
+}
+
+int vipd_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+
+int vipd_timerfd_set_absolute(int fd, int64_t deadline_ns) {
+    struct itimerspec spec = { 0 };
+    spec.it_value.tv_sec = deadline_ns / 1000000000;
+    spec.it_value.tv_nsec = deadline_ns % 1000000000;
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+
+int vipd_signalfd(const int *signals, int count) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) return -1;
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int vipd_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n == (ssize_t)sizeof info) return (int)info.ssi_signo;
+    if (n < 0 && errno == EAGAIN) return 0;
+    return -1;
+}
+
+int vipd_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

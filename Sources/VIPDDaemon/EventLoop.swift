@@ -1,0 +1,198 @@
+// The daemon's single serial executor: one thread, epoll for readiness, one timerfd (absolute
+// CLOCK_MONOTONIC) for every timer, signalfd for signals. Everything that touches router state runs
+// on this thread, so the protocol core needs no locks. No polling: the thread sleeps in epoll_wait
+// until a file descriptor is ready or the earliest deadline passes, with the timerfd's microsecond
+// precision rather than epoll_wait's millisecond timeout.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import CVIPDSystem
+import VRRP
+
+public struct TimerID: Hashable, Sendable {
+    fileprivate let value: UInt64
+}
+
+public final class EventLoop {
+    private let epollFD: Int32
+    private let timerFD: Int32
+    private var signalFD: Int32 = -1
+    private var handlers: [Int32: () -> Void] = [:]
+    private var signalHandler: ((Int32) -> Void)?
+    private var timers: [UInt64: (deadline: Instant, callback: () -> Void)] = [:]
+    private var heap = DeadlineHeap()
+    private var nextTimerID: UInt64 = 1
+    private var armedDeadline: Instant?
+    private var running = false
+
+    public init() throws {
+        epollFD = try syscall("epoll_create1") { vipd_epoll_create() }
+        timerFD = try syscall("timerfd_create") { vipd_timerfd_create() }
+        try add(fd: timerFD)
+    }
+
+    deinit {
+        close(timerFD)
+        if signalFD >= 0 { close(signalFD) }
+        close(epollFD)
+    }
+
+    /// The monotonic clock the whole daemon uses, as the core's `Instant`.
+    public static func now() -> Instant {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Instant(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
+    public func now() -> Instant { Self.now() }
+
+    // MARK: File descriptors
+
+    /// Calls `handler` on this thread whenever `fd` is readable (level-triggered).
+    public func watch(fd: Int32, handler: @escaping () -> Void) throws {
+        if handlers[fd] == nil { try add(fd: fd) }
+        handlers[fd] = handler
+    }
+
+    public func unwatch(fd: Int32) {
+        guard handlers.removeValue(forKey: fd) != nil else { return }
+        _ = vipd_epoll_del(epollFD, fd)
+    }
+
+    private func add(fd: Int32) throws {
+        _ = try syscall("epoll_ctl(ADD)") { vipd_epoll_add(epollFD, fd) }
+    }
+
+    // MARK: Signals
+
+    /// Blocks `signals` for the process and delivers them through a signalfd on this loop. Call it
+    /// before any thread is started so that every thread inherits the blocked mask.
+    public func handleSignals(_ signals: [Int32], handler: @escaping (Int32) -> Void) throws {
+        signalFD = try syscall("signalfd") { vipd_signalfd(signals, Int32(signals.count)) }
+        signalHandler = handler
+        try add(fd: signalFD)
+    }
+
+    // MARK: Timers
+
+    @discardableResult
+    public func schedule(at deadline: Instant, _ callback: @escaping () -> Void) -> TimerID {
+        let id = nextTimerID
+        nextTimerID += 1
+        timers[id] = (deadline, callback)
+        heap.push(deadline, id)
+        return TimerID(value: id)
+    }
+
+    @discardableResult
+    public func schedule(after delay: Duration, _ callback: @escaping () -> Void) -> TimerID {
+        schedule(at: now() + delay, callback)
+    }
+
+    public func cancel(_ id: TimerID?) {
+        guard let id else { return }
+        timers.removeValue(forKey: id.value)   // the heap entry is dropped lazily
+    }
+
+    // MARK: Running
+
+    public func stop() { running = false }
+
+    /// Runs until `stop()` is called from a callback.
+    public func run() throws {
+        running = true
+        var ready = [Int32](repeating: -1, count: 64)
+        while running {
+            fireExpiredTimers()
+            guard running else { break }
+            try armTimerFD()
+            let n = vipd_epoll_wait(epollFD, &ready, Int32(ready.count), -1)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError(operation: "epoll_wait", errno: errno)
+            }
+            for i in 0..<Int(n) {
+                let fd = ready[i]
+                if fd == timerFD {
+                    var expirations: UInt64 = 0
+                    _ = read(timerFD, &expirations, 8)
+                    armedDeadline = nil
+                } else if fd == signalFD {
+                    drainSignals()
+                } else if let handler = handlers[fd] {
+                    handler()
+                }
+                if !running { break }
+            }
+        }
+    }
+
+    private func fireExpiredTimers() {
+        let current = now()
+        while let top = heap.peek(), top.deadline <= current {
+            heap.pop()
+            // Skip cancelled or rescheduled entries.
+            guard let timer = timers[top.id], timer.deadline == top.deadline else { continue }
+            timers.removeValue(forKey: top.id)
+            timer.callback()
+        }
+    }
+
+    private func armTimerFD() throws {
+        // Drop cancelled entries at the top so we never wake for nothing.
+        while let top = heap.peek(), timers[top.id]?.deadline != top.deadline { heap.pop() }
+        let deadline = heap.peek()?.deadline
+        guard deadline != armedDeadline else { return }
+        // 0 disarms the timer; a deadline in the past (but not 0) fires at once.
+        let ns = deadline.map { max($0.nanoseconds, 1) } ?? 0
+        _ = try syscall("timerfd_settime") { vipd_timerfd_set_absolute(timerFD, ns) }
+        armedDeadline = deadline
+    }
+
+    private func drainSignals() {
+        while case let signal = vipd_signalfd_read(signalFD), signal > 0 {
+            signalHandler?(signal)
+        }
+    }
+}
+
+/// A binary min-heap of (deadline, id); ties keep insertion order via the id.
+struct DeadlineHeap {
+    private var items: [(deadline: Instant, id: UInt64)] = []
+
+    var isEmpty: Bool { items.isEmpty }
+    func peek() -> (deadline: Instant, id: UInt64)? { items.first }
+
+    private static func less(_ a: (deadline: Instant, id: UInt64), _ b: (deadline: Instant, id: UInt64)) -> Bool {
+        a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id
+    }
+
+    mutating func push(_ deadline: Instant, _ id: UInt64) {
+        items.append((deadline, id))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.less(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    @discardableResult
+    mutating func pop() -> (deadline: Instant, id: UInt64)? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count && Self.less(items[left], items[smallest]) { smallest = left }
+            if right < items.count && Self.less(items[right], items[smallest]) { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}

@@ -1,0 +1,117 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import VIPDDaemon
+import VRRP
+
+@Suite(.serialized) struct EventLoopTests {
+    @Test func timersFireInDeadlineOrderAndCancelledOnesDoNot() throws {
+        let loop = try EventLoop()
+        var fired: [String] = []
+        let start = loop.now()
+        loop.schedule(at: start + .milliseconds(30)) { fired.append("c"); loop.stop() }
+        loop.schedule(at: start + .milliseconds(10)) { fired.append("a") }
+        let cancelled = loop.schedule(at: start + .milliseconds(15)) { fired.append("x") }
+        loop.schedule(at: start + .milliseconds(20)) { fired.append("b") }
+        loop.cancel(cancelled)
+        try loop.run()
+        #expect(fired == ["a", "b", "c"])
+        #expect(loop.now() - start >= .milliseconds(30))
+    }
+
+    @Test func timersNeverFireEarly() throws {
+        let loop = try EventLoop()
+        var lateness: [Duration] = []
+        var remaining = 20
+        func next() {
+            let deadline = loop.now() + .microseconds(1_500)
+            loop.schedule(at: deadline) {
+                lateness.append(loop.now() - deadline)
+                remaining -= 1
+                if remaining == 0 { loop.stop() } else { next() }
+            }
+        }
+        next()
+        try loop.run()
+        #expect(lateness.count == 20)
+        #expect(lateness.allSatisfy { $0 >= .zero })
+    }
+
+    @Test func readableDescriptorCallsItsHandler() throws {
+        let loop = try EventLoop()
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var got: [UInt8] = []
+        try loop.watch(fd: fds[0]) {
+            var byte: UInt8 = 0
+            if read(fds[0], &byte, 1) == 1 { got.append(byte) }
+            if got.count == 2 { loop.stop() }
+        }
+        loop.schedule(after: .milliseconds(5)) { var b: UInt8 = 7; _ = write(fds[1], &b, 1) }
+        loop.schedule(after: .milliseconds(10)) { var b: UInt8 = 9; _ = write(fds[1], &b, 1) }
+        loop.schedule(after: .seconds(5)) { loop.stop() }
+        try loop.run()
+        #expect(got == [7, 9])
+    }
+
+    @Test func signalsArriveThroughTheLoop() throws {
+        let loop = try EventLoop()
+        var received: [Int32] = []
+        try loop.handleSignals([SIGUSR2]) { sig in received.append(sig); loop.stop() }
+        // raise() directs the signal at this thread, which has it blocked: it stays pending
+        // until the signalfd reads it.
+        loop.schedule(after: .milliseconds(5)) { raise(SIGUSR2) }
+        loop.schedule(after: .seconds(5)) { loop.stop() }
+        try loop.run()
+        #expect(received == [SIGUSR2])
+    }
+
+    @Test func heapOrdersManyDeadlines() {
+        var heap = DeadlineHeap()
+        var rng = SystemRandomNumberGenerator()
+        let values = (0..<500).map { _ in Int64.random(in: 0..<1000, using: &rng) }
+        for (i, v) in values.enumerated() { heap.push(Instant(nanoseconds: v), UInt64(i)) }
+        var out: [Int64] = []
+        while let top = heap.pop() { out.append(top.deadline.nanoseconds) }
+        #expect(out == values.sorted())
+    }
+}
+
+@Suite(.serialized) struct ChildProcessTests {
+    private func run(_ args: [String], env: [String: String] = [:], timeout: Duration?) throws -> ChildOutcome? {
+        let loop = try EventLoop()
+        let children = ChildProcesses(loop: loop)
+        var outcome: ChildOutcome?
+        children.spawn(args, environment: env, timeout: timeout) { outcome = $0; loop.stop() }
+        if outcome == nil {
+            loop.schedule(after: .seconds(20)) { loop.stop() }
+            try loop.run()
+        }
+        return outcome
+    }
+
+    @Test func exitStatusIsReported() throws {
+        #expect(try run(["/bin/sh", "-c", "exit 3"], timeout: .seconds(10)) == .exited(3))
+        #expect(try run(["/bin/true"], timeout: nil) == .exited(0))
+    }
+
+    @Test func environmentIsPassed() throws {
+        let outcome = try run(["/bin/sh", "-c", "test \"$VIPD_TEST\" = hello"], env: ["VIPD_TEST": "hello"], timeout: .seconds(10))
+        #expect(outcome == .exited(0))
+    }
+
+    @Test func hangingChildIsKilledAtItsTimeout() throws {
+        let start = EventLoop.now()
+        let outcome = try run(["/bin/sh", "-c", "sleep 30"], timeout: .milliseconds(200))
+        #expect(outcome == .timedOut)
+        #expect(EventLoop.now() - start < .seconds(10))
+    }
+
+    @Test func missingProgramFailsToSpawn() throws {
+        let outcome = try run(["/nonexistent/vipd-hook"], timeout: .seconds(5))
+        // glibc's posix_spawn reports exec failure as the spawn result (ENOENT), older ones as exit 127.
+        #expect(outcome == .spawnFailed(ENOENT) || outcome == .exited(127))
+    }
+}
