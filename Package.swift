@@ -10,7 +10,8 @@ let package = Package(
     targets: [
         // Pure protocol core: codec + state machine. No I/O, no clock, no Glibc.
         .target(name: "VRRP"),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
+        // Golden/ holds captured packets read via #filePath, not bundled resources.
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )
