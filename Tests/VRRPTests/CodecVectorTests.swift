@@ -45,6 +45,20 @@ private let baseAdvertisement = Advertisement(version: .v3, vrid: 1, priority: 1
         #expect((try? VRRPCodec.decode(v3IPv4WithoutPseudo, context: unicast))?.checksumForm == .withoutPseudoHeader)
     }
 
+    @Test func indistinguishableFormsReportPseudoHeader() throws {
+        // 192.0.2.132 → 203.0.113.254, 12 bytes: c000+0284+cb00+71fe+0070+000c = 0x1FFFE → 0xFFFF
+        // folded, ones' complement zero, so both forms give the same checksum field.
+        let source = ip("192.0.2.132"), destination = ip("203.0.113.254")
+        #expect(VRRPCodec.checksumFormsCoincide(source: source, destination: destination, length: 12))
+        #expect(!VRRPCodec.checksumFormsCoincide(source: v4Source, destination: v4Group, length: 12))
+        let with = VRRPCodec.encode(baseAdvertisement, source: source, destination: destination)
+        let without = VRRPCodec.encode(baseAdvertisement, source: source, destination: destination,
+                                       checksumForm: .withoutPseudoHeader)
+        #expect(with == without)
+        let context = PacketContext(source: source, destination: destination, hopLimit: nil)
+        #expect(try VRRPCodec.decode(without, context: context).checksumForm == .withPseudoHeader)
+    }
+
     @Test func v3IPv6AlwaysUsesPseudoHeader() throws {
         var ad = baseAdvertisement
         ad.addresses = [ip("2001:db8::100")]
