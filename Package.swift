@@ -5,16 +5,62 @@ let package = Package(
     name: "vipd",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "vipd", targets: ["vipd"]),
         .library(name: "VRRP", targets: ["VRRP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure protocol core: codec + state machine. No I/O, no clock, no Glibc.
         .target(name: "VRRP"),
-        // The daemon's wiring: event loop, child processes, control socket, instances.
+
+        // The YAML configuration file: parsing, validation with file:line:column errors, rendering.
+        .target(name: "VIPDConfig", dependencies: ["VRRP", .product(name: "Yams", package: "Yams")]),
+
+        // Linux data plane: the only code that touches the kernel for networking.
+        .systemLibrary(name: "CLibmnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        // Functions for the C macros/inline helpers Swift cannot import (NLMSG_*, CMSG_*, ...).
+        .target(name: "CVIPDShim"),
+        .target(name: "VIPDLinux", dependencies: ["VRRP", "CLibmnl", "CVIPDShim"]),
+
+        // Metrics (Prometheus), the /metrics HTTP endpoint, systemd notify and the journald-friendly
+        // log handler. Called from the daemon's event-loop thread; never blocks it.
+        .target(name: "VIPDObservability", dependencies: [
+            "VRRP",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // epoll/timerfd/signalfd/pidfd as plain C functions for the event loop.
         .target(name: "CVIPDSystem"),
-        .target(name: "VIPDDaemon", dependencies: ["VRRP", "CVIPDSystem"]),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
+        // The daemon's wiring: event loop, child processes, control socket, instances.
+        .target(name: "VIPDDaemon", dependencies: [
+            "VRRP", "VIPDConfig", "VIPDLinux", "VIPDObservability", "CVIPDSystem",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The `vipd` command.
+        .executableTarget(name: "vipd", dependencies: [
+            "VIPDDaemon", "VIPDConfig", "VIPDObservability", "VRRP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Internal tool the namespace tests run with `ip netns exec` (one JSON object per line).
+        .executableTarget(name: "vipd-netprobe", dependencies: ["VIPDLinux", "VRRP"]),
+
+        // Golden/ holds captured packets read via #filePath, not bundled resources.
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP"], exclude: ["Golden"]),
+        .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig"]),
+        .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VRRP"]),
+        .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability"]),
         .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VRRP"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["VIPDDaemon", "VRRP"]),
     ],
     swiftLanguageModes: [.v6]
 )
