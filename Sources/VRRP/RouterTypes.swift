@@ -154,9 +154,12 @@ public enum RouterInput: Hashable, Sendable {
     case advertisement(Advertisement, source: IPAddress)
     /// Called when `nextDeadline` has passed; calling it early is a harmless no-op.
     case timeout
-    /// A fault condition (link down, tracked item) starts or ends. While any fault is active the
-    /// router is in Fault.
-    case fault(active: Bool, reason: String)
+    /// A fault condition (link down, tracked item) starts or ends. Faults are keyed by `reason`;
+    /// while any is active the router is in Fault. `linkDown` says the link can no longer carry
+    /// packets: a Master entering Fault then skips its farewell priority-0 advertisement (it could
+    /// not be sent). For a tracked item on a working link leave it false, so the Backups take over
+    /// after Skew_Time instead of Master_Down_Interval. Ignored when `active` is false.
+    case fault(active: Bool, reason: String, linkDown: Bool = false)
     /// The effective priority changed (tracking). Ignored for the address owner.
     case priorityChanged(UInt8)
     /// Graceful stop: a Master advertises priority 0 and keeps its addresses until the new Master
