@@ -92,6 +92,10 @@ extension VIPDConfiguration {
             throw ConfigError(file: file, line: 1, column: 1,
                               message: "the configuration is \(yaml.utf8.count) bytes; at most \(Limits.maxFileBytes) are accepted")
         }
+        if let at = AliasBudget.firstExcess(in: yaml) {
+            throw ConfigError(file: file, line: at.line, column: at.column,
+                              message: "aliases expand the document beyond \(AliasBudget.maxExpandedNodes) nodes; write the repeated settings out")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
