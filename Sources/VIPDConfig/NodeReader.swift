@@ -89,22 +89,28 @@ struct NodeReader {
         return value
     }
 
-    func duration(_ node: Node, _ what: String, _ range: ClosedRange<Duration>) throws(ConfigError) -> Duration {
+    /// Any duration the format can express; see `duration(_:_:_:)` for one with a range.
+    func duration(_ node: Node, _ what: String) throws(ConfigError) -> Duration {
         let text = try scalar(node, what)
-        let allowed = "from \(DurationText.render(range.lowerBound)) to \(DurationText.render(range.upperBound))"
         switch DurationText.parse(text) {
-        case .success(let d):
-            guard range.contains(d) else { throw error(at: node, "\(what) \(text) is out of range: allowed is \(allowed)") }
-            return d
+        case .success(let d): return d
         case .failure(.noUnit):
             throw error(at: node, "\(what) '\(text)' has no unit: write \(DurationText.allowedForms)")
         case .failure(.tooPrecise):
             throw error(at: node, "\(what) '\(text)' is finer than a nanosecond")
         case .failure(.tooLarge):
-            throw error(at: node, "\(what) \(text) is out of range: allowed is \(allowed)")
+            throw error(at: node, "\(what) \(text) is far too large")
         case .failure(.malformed):
             throw error(at: node, "\(what) '\(text)' is not a duration: write \(DurationText.allowedForms)")
         }
+    }
+
+    func duration(_ node: Node, _ what: String, _ range: ClosedRange<Duration>) throws(ConfigError) -> Duration {
+        let d = try duration(node, what)
+        guard range.contains(d) else {
+            throw error(at: node, "\(what) \(DurationText.render(d)) is out of range: allowed is from \(DurationText.render(range.lowerBound)) to \(DurationText.render(range.upperBound))")
+        }
+        return d
     }
 
     func oneOf<T>(_ node: Node, _ what: String, _ choices: [(String, T)]) throws(ConfigError) -> T {

@@ -25,10 +25,10 @@ enum Limits {
     static let garpCount = 1...100
     static let garpInterval = Duration.zero...Duration.seconds(10)
     static let garpRepeatAfter = Duration.zero...Duration.seconds(3600)
-    static let garpRefresh = Duration.zero...Duration.seconds(86_400)
+    static let garpRefresh = Duration.zero...Duration.seconds(3600)
     /// A tracked item's weight keeps any priority 1...254 reachable, as in keepalived (-254...254).
     static let trackWeight = -254...254
-    static let scriptInterval = Duration.milliseconds(100)...Duration.seconds(86_400)
+    static let scriptInterval = Duration.milliseconds(100)...Duration.seconds(3600)
     static let scriptTimeoutMinimum = Duration.milliseconds(10)
     static let riseFall = 1...1000
     /// sun_path holds 108 bytes including the terminating NUL.
@@ -330,14 +330,14 @@ struct ConfigDecoder {
     private func advertInterval(_ node: Node, version: VRRPVersion) throws(ConfigError) -> AdvertInterval {
         switch version {
         case .v3:
-            let d = try reader.duration(node, "advert_interval", .zero...Duration.seconds(86_400))
+            let d = try reader.duration(node, "advert_interval")
             let ns = d.nanoseconds
             guard Limits.v3Interval.contains(d), ns % 10_000_000 == 0 else {
                 throw reader.error(at: node, "advert_interval \(DurationText.render(d)) is not allowed for version 3: it must be a multiple of 10ms from 10ms to 40950ms (RFC 9568 §5.2.7)")
             }
             return AdvertInterval(centiseconds: UInt16(ns / 10_000_000))
         case .v2:
-            let d = try reader.duration(node, "advert_interval", .zero...Duration.seconds(86_400))
+            let d = try reader.duration(node, "advert_interval")
             let ns = d.nanoseconds
             guard Limits.v2Interval.contains(d), ns % 1_000_000_000 == 0 else {
                 throw reader.error(at: node, "advert_interval \(DurationText.render(d)) is not allowed for version 2: it must be whole seconds from 1s to 255s (RFC 3768 §5.3.7)")
