@@ -1,0 +1,182 @@
+import VRRP
+
+/// The whole vipd configuration file, with every default filled in.
+public struct VIPDConfiguration: Hashable, Sendable {
+    /// Node name for logs and metrics labels (optional).
+    public var node: String?
+    /// Unix socket the `vipd` CLI talks to.
+    public var controlSocket: String
+    /// Prometheus endpoint; nil = no metrics listener.
+    public var metrics: MetricsConfig?
+    /// Bound on the graceful SIGTERM handover before the daemon exits anyway.
+    public var shutdownTimeout: Duration
+    public var logLevel: LogLevel
+    public var instances: [InstanceConfig]
+    public var syncGroups: [SyncGroupConfig]
+
+    public static let defaultControlSocket = "/run/vipd/vipd.sock"
+    public static let defaultShutdownTimeout: Duration = .seconds(10)
+
+    public init(node: String? = nil, controlSocket: String = defaultControlSocket, metrics: MetricsConfig? = nil,
+                shutdownTimeout: Duration = defaultShutdownTimeout, logLevel: LogLevel = .info,
+                instances: [InstanceConfig], syncGroups: [SyncGroupConfig] = []) {
+        self.node = node; self.controlSocket = controlSocket; self.metrics = metrics
+        self.shutdownTimeout = shutdownTimeout; self.logLevel = logLevel
+        self.instances = instances; self.syncGroups = syncGroups
+    }
+
+    /// The instance with this name, if any.
+    public func instance(named name: String) -> InstanceConfig? { instances.first { $0.name == name } }
+}
+
+/// Daemon log threshold (names as in swift-log, minus `critical`).
+public enum LogLevel: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    case trace, debug, info, notice, warning, error
+    public var description: String { rawValue }
+}
+
+/// Where the Prometheus endpoint listens.
+public struct MetricsConfig: Hashable, Sendable {
+    /// IPv4 literal, IPv6 literal without brackets, or `localhost`.
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) { self.host = host; self.port = port }
+    /// `HOST:PORT` as written in the file (IPv6 in brackets).
+    public var listen: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// One VRRP instance: a VRID on an interface with its virtual addresses. A dual-stack v3 instance
+/// becomes one virtual router per family, both with this VRID (VRRPv3 VRIDs are per family).
+public struct InstanceConfig: Hashable, Sendable {
+    public var name: String
+    public var interface: String
+    public var vrid: UInt8
+    public var priority: UInt8
+    public var advertInterval: AdvertInterval
+    public var version: VRRPVersion
+    /// VRRPv2 simple password (at most 8 bytes); nil = no authentication.
+    public var authPass: String?
+    public var preempt: Bool
+    public var preemptDelay: Duration
+    public var accept: Bool
+    public var addresses: [AddressPrefix]
+    public var unicast: UnicastConfig?
+    public var virtualMAC: Bool
+    public var garp: GARPConfig
+    public var track: TrackConfig
+    /// Absolute path of a program run on every state change.
+    public var notify: String?
+    public var takeover: TakeoverMode
+    /// Send VRRPv3 IPv4 checksums without the IPv4 pseudo-header, the way VRRPv2 computes them, for
+    /// peers that do so (`v3_checksum_as_v2`). IPv4 only; v3 only.
+    public var v3ChecksumAsV2: Bool
+
+    public static let defaultPriority: UInt8 = ProtocolConstants.defaultPriority
+    public static let defaultAdvertInterval = AdvertInterval(centiseconds: 100)
+
+    public init(name: String, interface: String, vrid: UInt8, priority: UInt8 = defaultPriority,
+                advertInterval: AdvertInterval = defaultAdvertInterval, version: VRRPVersion = .v3,
+                authPass: String? = nil, preempt: Bool = true, preemptDelay: Duration = .zero, accept: Bool = false,
+                addresses: [AddressPrefix], unicast: UnicastConfig? = nil, virtualMAC: Bool = false,
+                garp: GARPConfig = GARPConfig(), track: TrackConfig = TrackConfig(), notify: String? = nil,
+                takeover: TakeoverMode = .auto, v3ChecksumAsV2: Bool = false) {
+        self.name = name; self.interface = interface; self.vrid = vrid; self.priority = priority
+        self.advertInterval = advertInterval; self.version = version; self.authPass = authPass
+        self.preempt = preempt; self.preemptDelay = preemptDelay; self.accept = accept
+        self.addresses = addresses; self.unicast = unicast; self.virtualMAC = virtualMAC; self.garp = garp
+        self.track = track; self.notify = notify; self.takeover = takeover; self.v3ChecksumAsV2 = v3ChecksumAsV2
+    }
+
+    /// Families present in `addresses`, IPv4 first.
+    public var families: [AddressFamily] {
+        [AddressFamily.ipv4, .ipv6].filter { f in addresses.contains { $0.family == f } }
+    }
+
+    /// The virtual addresses of one family, in configuration order.
+    public func addresses(of family: AddressFamily) -> [AddressPrefix] {
+        addresses.filter { $0.family == family }
+    }
+
+    /// Settings of the virtual router this instance runs for `family`. `primaryAddress` is the
+    /// interface's primary address of that family (IPv4 primary or IPv6 link-local), or the
+    /// unicast source.
+    public func routerConfig(family: AddressFamily, primaryAddress: IPAddress) -> RouterConfig {
+        RouterConfig(version: version, vrid: vrid, priority: priority, advertInterval: advertInterval,
+                     primaryAddress: primaryAddress, addresses: addresses(of: family), preempt: preempt,
+                     preemptDelay: preemptDelay, acceptMode: accept,
+                     authentication: authPass.map { Authentication.password($0) } ?? .none, takeover: takeover)
+    }
+}
+
+/// Unicast advertisements instead of multicast: our source and the peers we send to / accept from.
+public struct UnicastConfig: Hashable, Sendable {
+    public var source: IPAddress
+    public var peers: [IPAddress]
+    public init(source: IPAddress, peers: [IPAddress]) { self.source = source; self.peers = peers }
+}
+
+/// Gratuitous ARP / unsolicited Neighbor Advertisement announcements on becoming Master.
+public struct GARPConfig: Hashable, Sendable {
+    /// Messages per burst (keepalived `garp_master_repeat`).
+    public var count: Int
+    /// Gap between messages of a burst (keepalived `garp_interval` / `gna_interval`).
+    public var interval: Duration
+    /// Delay before a second burst after becoming Master; 0 = none (keepalived `garp_master_delay`).
+    public var repeatAfter: Duration
+    /// Period of refresh bursts while Master; 0 = none (keepalived `garp_master_refresh`).
+    public var refresh: Duration
+
+    public init(count: Int = 5, interval: Duration = .zero, repeatAfter: Duration = .seconds(5),
+                refresh: Duration = .zero) {
+        self.count = count; self.interval = interval; self.repeatAfter = repeatAfter; self.refresh = refresh
+    }
+}
+
+/// What the instance's priority depends on.
+public struct TrackConfig: Hashable, Sendable {
+    public var interfaces: [TrackedInterface]
+    public var scripts: [TrackedScript]
+    public init(interfaces: [TrackedInterface] = [], scripts: [TrackedScript] = []) {
+        self.interfaces = interfaces; self.scripts = scripts
+    }
+    public var isEmpty: Bool { interfaces.isEmpty && scripts.isEmpty }
+}
+
+/// An interface whose link state changes the priority.
+public struct TrackedInterface: Hashable, Sendable {
+    public var name: String
+    /// Added to the priority while the interface is down (-254...254); 0 = the instance goes to
+    /// Fault while it is down.
+    public var weight: Int
+    public init(name: String, weight: Int = 0) { self.name = name; self.weight = weight }
+}
+
+/// A health-check program run periodically; exit status 0 = up.
+public struct TrackedScript: Hashable, Sendable {
+    /// The command to run.
+    public var run: String
+    public var interval: Duration
+    /// Killed and counted as a failure after this long (≤ interval).
+    public var timeout: Duration
+    /// Applied while failing (negative) or while succeeding (positive), keepalived-style; 0 = Fault
+    /// while failing.
+    public var weight: Int
+    /// Consecutive successes before a failing script counts as up again.
+    public var rise: Int
+    /// Consecutive failures before a passing script counts as down.
+    public var fall: Int
+
+    public init(run: String, interval: Duration = .seconds(1), timeout: Duration? = nil, weight: Int = 0,
+                rise: Int = 1, fall: Int = 1) {
+        self.run = run; self.interval = interval; self.timeout = timeout ?? interval
+        self.weight = weight; self.rise = rise; self.fall = fall
+    }
+}
+
+/// Instances that change state together (keepalived `vrrp_sync_group`).
+public struct SyncGroupConfig: Hashable, Sendable {
+    public var name: String
+    public var instances: [String]
+    public init(name: String, instances: [String]) { self.name = name; self.instances = instances }
+}
