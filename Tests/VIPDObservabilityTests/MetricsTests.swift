@@ -1,0 +1,179 @@
+import CoreMetrics
+import Testing
+import VRRP
+@testable import VIPDObservability
+
+@Suite("VIPDMetrics")
+struct MetricsTests {
+    private func labels(_ instance: String, _ family: AddressFamily, _ extra: [String: String] = [:]) -> [String: String] {
+        ["vrrp_instance": instance, "family": family.rawValue].merging(extra) { _, new in new }
+    }
+
+    @Test func sequenceRendersExpectedValues() throws {
+        let m = VIPDMetrics(node: "lb1", version: "1.2.3")
+        m.setState(instance: "web", family: .ipv4, state: .initialize)
+        m.setPriority(instance: "web", family: .ipv4, configured: 150, effective: 140)
+        m.transition(instance: "web", family: .ipv4, to: .backup)
+        m.transition(instance: "web", family: .ipv4, to: .master)
+        for _ in 0..<3 { m.advertSent(instance: "web", family: .ipv4) }
+        for _ in 0..<2 { m.advertReceived(instance: "web", family: .ipv4) }
+        m.dropped(interface: "eth0", reason: "auth_mismatch")
+        m.dropped(interface: "eth0", reason: DropReason.unknownVRID)
+        m.dropped(interface: "eth0", reason: DropReason.unknownVRID)
+        m.announcement(instance: "web", family: .ipv4)
+        m.addressRestored(instance: "web")
+        m.hookFailure(instance: "web")
+        m.hookFailure(instance: "web")
+        m.trackerState(instance: "web", tracker: "nginx", up: false)
+        m.setTakeoverPending(instance: "web", true)
+
+        let e = try Exposition(m.render())
+        #expect(e.value("vipd_build_info", ["version": "1.2.3", "node": "lb1"]) == 1)
+        #expect((e.value("vipd_start_time_seconds") ?? 0) > 1_600_000_000)
+        #expect(e.value("vipd_instance_state", labels("web", .ipv4, ["state": "master"])) == 1)
+        for s in ["initialize", "backup", "fault"] {
+            #expect(e.value("vipd_instance_state", labels("web", .ipv4, ["state": s])) == 0)
+        }
+        #expect(e.value("vipd_instance_priority", labels("web", .ipv4, ["kind": "configured"])) == 150)
+        #expect(e.value("vipd_instance_priority", labels("web", .ipv4, ["kind": "effective"])) == 140)
+        #expect(e.value("vipd_transitions_total", labels("web", .ipv4, ["to": "backup"])) == 1)
+        #expect(e.value("vipd_transitions_total", labels("web", .ipv4, ["to": "master"])) == 1)
+        #expect(e.value("vipd_transitions_total", labels("web", .ipv4, ["to": "fault"])) == 0)
+        #expect(e.value("vipd_adverts_sent_total", labels("web", .ipv4)) == 3)
+        #expect(e.value("vipd_adverts_received_total", labels("web", .ipv4)) == 2)
+        #expect(e.value("vipd_packets_dropped_total", ["interface": "eth0", "reason": "auth_mismatch"]) == 1)
+        #expect(e.value("vipd_packets_dropped_total", ["interface": "eth0", "reason": "unknown_vrid"]) == 2)
+        #expect(e.value("vipd_announcements_total", labels("web", .ipv4)) == 1)
+        #expect(e.value("vipd_addresses_restored_total", ["vrrp_instance": "web"]) == 1)
+        #expect(e.value("vipd_notify_failures_total", ["vrrp_instance": "web"]) == 2)
+        #expect(e.value("vipd_tracker_up", ["vrrp_instance": "web", "tracker": "nginx"]) == 0)
+        #expect(e.value("vipd_takeover_pending", ["vrrp_instance": "web"]) == 1)
+        #expect((e.value("vipd_last_transition_timestamp_seconds", labels("web", .ipv4)) ?? 0) > 1_600_000_000)
+    }
+
+    @Test func typesHelpAndNamingConventions() throws {
+        let m = VIPDMetrics(node: nil)
+        m.setState(instance: "a", family: .ipv6, state: .backup)
+        m.setPriority(instance: "a", family: .ipv6, configured: 100, effective: 100)
+        m.transition(instance: "a", family: .ipv6, to: .master)
+        m.dropped(interface: "eth1", reason: "own_packet")
+        m.trackerState(instance: "a", tracker: "t", up: true)
+        m.setTakeoverPending(instance: "a", false)
+        let e = try Exposition(m.render())
+        #expect(!e.types.isEmpty)
+        for (name, type) in e.types {
+            #expect(name.hasPrefix("vipd_"), "\(name)")
+            #expect(e.help[name]?.isEmpty == false, "\(name) has no HELP")
+            // Prometheus conventions: counters and only counters end in _total.
+            #expect((type == "counter") == name.hasSuffix("_total"), "\(name) is a \(type)")
+        }
+        #expect(e.value("vipd_build_info", ["version": VIPDMetrics.defaultVersion]) == 1)
+    }
+
+    @Test func stateGaugeIsOneHotAfterEveryTransition() throws {
+        let m = VIPDMetrics(node: nil)
+        let path: [RouterState] = [.initialize, .backup, .master, .fault, .backup, .master, .initialize]
+        for (i, state) in path.enumerated() {
+            if i == 0 { m.setState(instance: "x", family: .ipv4, state: state) }
+            else { m.transition(instance: "x", family: .ipv4, to: state) }
+            let e = try Exposition(m.render())
+            let states = e.samples("vipd_instance_state")
+            #expect(states.count == 4)
+            #expect(states.filter { $0.value == 1 }.map { $0.labels["state"] } == [state.rawValue])
+        }
+        let e = try Exposition(m.render())
+        #expect(e.value("vipd_transitions_total", labels("x", .ipv4, ["to": "backup"])) == 2)
+        #expect(e.value("vipd_transitions_total", labels("x", .ipv4, ["to": "initialize"])) == 1)
+    }
+
+    @Test func countersStartAtZeroWhenAnInstanceAppears() throws {
+        let m = VIPDMetrics(node: nil)
+        m.setState(instance: "new", family: .ipv4, state: .initialize)
+        let e = try Exposition(m.render())
+        #expect(e.value("vipd_adverts_sent_total", labels("new", .ipv4)) == 0)
+        #expect(e.value("vipd_adverts_received_total", labels("new", .ipv4)) == 0)
+        #expect(e.value("vipd_announcements_total", labels("new", .ipv4)) == 0)
+        #expect(e.value("vipd_notify_failures_total", ["vrrp_instance": "new"]) == 0)
+        #expect(e.samples("vipd_transitions_total").count == 4)
+    }
+
+    @Test func removeInstanceDropsOnlyItsSeries() throws {
+        let m = VIPDMetrics(node: nil)
+        for name in ["keep", "gone"] {
+            m.transition(instance: name, family: .ipv4, to: .master)
+            m.advertSent(instance: name, family: .ipv4)
+            m.trackerState(instance: name, tracker: "chk", up: true)
+            m.setTakeoverPending(instance: name, false)
+            m.setPriority(instance: name, family: .ipv4, configured: 100, effective: 90)
+        }
+        m.dropped(interface: "eth0", reason: "malformed_checksum")
+        m.removeInstance("gone")
+        let e = try Exposition(m.render())
+        #expect(!e.samples.contains { $0.labels["vrrp_instance"] == "gone" })
+        #expect(e.value("vipd_adverts_sent_total", labels("keep", .ipv4)) == 1)
+        #expect(e.value("vipd_tracker_up", ["vrrp_instance": "keep", "tracker": "chk"]) == 1)
+        #expect(e.value("vipd_packets_dropped_total", ["interface": "eth0", "reason": "malformed_checksum"]) == 1)
+
+        // Coming back after a reload starts from zero.
+        m.setState(instance: "gone", family: .ipv4, state: .backup)
+        let again = try Exposition(m.render())
+        #expect(again.value("vipd_adverts_sent_total", labels("gone", .ipv4)) == 0)
+        #expect(again.value("vipd_instance_state", labels("gone", .ipv4, ["state": "backup"])) == 1)
+        // Removing an unknown name is harmless.
+        m.removeInstance("never-existed")
+    }
+
+    @Test func removingTheLastInstanceLeavesValidOutput() throws {
+        let m = VIPDMetrics(node: nil)
+        m.transition(instance: "only", family: .ipv6, to: .backup)
+        m.removeInstance("only")
+        let e = try Exposition(m.render())
+        #expect(e.samples("vipd_instance_state").isEmpty)
+        #expect(e.value("vipd_build_info", ["version": VIPDMetrics.defaultVersion]) == 1)
+    }
+
+    @Test func instancesOfVIPDMetricsAreIndependent() throws {
+        let a = VIPDMetrics(node: "a"), b = VIPDMetrics(node: "b")
+        a.advertSent(instance: "r", family: .ipv4)
+        a.advertSent(instance: "r", family: .ipv4)
+        b.advertSent(instance: "r", family: .ipv4)
+        #expect(try Exposition(a.render()).value("vipd_adverts_sent_total", labels("r", .ipv4)) == 2)
+        #expect(try Exposition(b.render()).value("vipd_adverts_sent_total", labels("r", .ipv4)) == 1)
+    }
+
+    @Test(arguments: ["plain", "with \"quotes\"", #"back\slash"#, "new\nline", "ünï-cödé vr 1"])
+    func labelValuesRoundTrip(_ name: String) throws {
+        let m = VIPDMetrics(node: name)
+        m.transition(instance: name, family: .ipv4, to: .master)
+        let e = try Exposition(m.render())
+        #expect(e.value("vipd_instance_state", labels(name, .ipv4, ["state": "master"])) == 1)
+        #expect(e.value("vipd_build_info", ["version": VIPDMetrics.defaultVersion, "node": name]) == 1)
+    }
+
+    @Test func swiftMetricsAPIRecordsIntoTheSameRegistry() throws {
+        let m = VIPDMetrics(node: nil)
+        let counter = CoreMetrics.Counter(label: "vipd_custom_events_total", dimensions: [("kind", "x")],
+                                          factory: m.metricsFactory)
+        counter.increment(by: 5)
+        let e = try Exposition(m.render())
+        #expect(e.value("vipd_custom_events_total", ["kind": "x"]) == 5)
+        #expect(e.types["vipd_custom_events_total"] == "counter")
+    }
+
+    @Test func concurrentRecordingAndRendering() async throws {
+        let m = VIPDMetrics(node: nil)
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    for _ in 0..<500 { m.advertSent(instance: "r\(t % 2)", family: .ipv4) }
+                }
+            }
+            group.addTask {
+                for _ in 0..<50 { _ = m.render() }
+            }
+        }
+        let e = try Exposition(m.render())
+        #expect(e.value("vipd_adverts_sent_total", labels("r0", .ipv4)) == 1000)
+        #expect(e.value("vipd_adverts_sent_total", labels("r1", .ipv4)) == 1000)
+    }
+}
