@@ -4,6 +4,7 @@
 #define VIPD_CVIPDSHIM_H
 #include <stddef.h>
 #include <sys/socket.h>
+#include <netpacket/packet.h>   // struct sockaddr_ll (AF_PACKET), not in the Glibc module
 
 struct cmsghdr *vipd_cmsg_firsthdr(struct msghdr *msg);
 struct cmsghdr *vipd_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg);
