@@ -95,11 +95,9 @@ public enum VirtualMAC {
     public static func address(vrid: UInt8, family: AddressFamily) -> [UInt8] {
         [0x00, 0x00, 0x5e, 0x00, family == .ipv4 ? 0x01 : 0x02, vrid]
     }
-    /// vipd's default VMAC interface name: `vrrp.<VRID>` like keepalived's, `vrrp6.<VRID>` for IPv6
-    /// so both families of one VRID can coexist.
-    public static func defaultInterfaceName(vrid: UInt8, family: AddressFamily) -> String {
-        family == .ipv4 ? "vrrp.\(vrid)" : "vrrp6.\(vrid)"
-    }
+    /// keepalived's default VMAC interface name, `vrrp.<VRID>`, for both families (so an IPv4 and an
+    /// IPv6 instance with the same VRID on one host need a configured name, as with keepalived).
+    public static func defaultInterfaceName(vrid: UInt8) -> String { "vrrp.\(vrid)" }
 }
 
 extension Array where Element == UInt8 {

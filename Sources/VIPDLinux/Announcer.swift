@@ -57,7 +57,7 @@ public final class Announcer {
     public init(interfaceIndex: Int32) throws(SystemError) {
         self.interfaceIndex = interfaceIndex
         fileDescriptor = try syscall("socket(AF_PACKET)", needs: .netRaw) {
-            socket(AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            socket(AF_PACKET, Int32(SOCK_RAW.rawValue) | socketFlagsNonBlockingCloseOnExec, 0)
         }
     }
 

@@ -36,7 +36,7 @@ public final class LinkMonitor {
     /// Subscribes, then takes the initial snapshot (subscribing first means no change can fall between
     /// the dump and the subscription). `receiveBufferSize` sets SO_RCVBUF (tests use a tiny one).
     public init(receiveBufferSize: Int32? = nil) throws(NetlinkError) {
-        guard let nl = mnl_socket_open2(NETLINK_ROUTE, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)) else {
+        guard let nl = mnl_socket_open2(NETLINK_ROUTE, socketFlagsNonBlockingCloseOnExec) else {
             throw .system(SystemError(operation: "socket(AF_NETLINK)", errno: Glibc.errno))
         }
         socket = nl

@@ -184,6 +184,13 @@ enum NetlinkCodec {
             mnl_attr_put_u32(nlh, UInt16(IFLA_MACVLAN_MODE), mode.kernelValue)
             mnl_attr_nest_end(nlh, data)
             mnl_attr_nest_end(nlh, info)
+            // No automatic link-local: it would be derived from the virtual MAC and so be identical on
+            // every router of the VRID, failing DAD (keepalived also sets addrgenmode none).
+            let afSpec = mnl_attr_nest_start(nlh, UInt16(IFLA_AF_SPEC))
+            let inet6 = mnl_attr_nest_start(nlh, UInt16(AF_INET6))
+            mnl_attr_put_u8(nlh, UInt16(IFLA_INET6_ADDR_GEN_MODE), UInt8(IN6_ADDR_GEN_MODE_NONE.rawValue))
+            mnl_attr_nest_end(nlh, inet6)
+            mnl_attr_nest_end(nlh, afSpec)
         }
     }
 

@@ -1,4 +1,5 @@
 // The one way vipd calls into the kernel: retry EINTR, throw a typed error naming the call.
+import CVIPDShim
 import Glibc
 
 /// A Linux capability an operation needs; used to turn EPERM/EACCES into advice.
@@ -58,7 +59,7 @@ func nonBlockingSyscall<T: FixedWidthInteger>(_ operation: String, needs capabil
 }
 
 /// setsockopt for a trivially-copyable value.
-func setSocketOption<V: BitwiseCopyable>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: V,
+func setSocketOption<V>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: V,
                                          _ operation: String, needs capability: Capability? = nil) throws(SystemError) {
     _ = try withUnsafeBytes(of: value) { (raw) throws(SystemError) in
         try syscall(operation, needs: capability) {
@@ -78,3 +79,7 @@ public func interfaceIndex(named name: String) throws(SystemError) -> Int32 {
     if index == 0 { throw SystemError(operation: "if_nametoindex(\(name))", errno: Glibc.errno) }
     return Int32(index)
 }
+
+/// SOCK_NONBLOCK | SOCK_CLOEXEC: every socket vipd opens is polled by the event loop and not inherited
+/// by hook scripts.
+let socketFlagsNonBlockingCloseOnExec = vipd_sock_nonblock | vipd_sock_cloexec

@@ -11,4 +11,7 @@ struct cmsghdr *vipd_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg);
 unsigned char *vipd_cmsg_data(struct cmsghdr *cmsg);
 size_t vipd_cmsg_space(size_t len);
 size_t vipd_cmsg_len(size_t len);
+// SOCK_NONBLOCK / SOCK_CLOEXEC are not visible through Swift's Glibc module.
+static const int vipd_sock_nonblock = SOCK_NONBLOCK;
+static const int vipd_sock_cloexec = SOCK_CLOEXEC;
 #endif
