@@ -1,0 +1,249 @@
+// Request/ack rtnetlink socket: address and link queries and changes, through libmnl.
+import CLibmnl
+import Glibc
+import VRRP
+
+/// What can go wrong talking to rtnetlink, with enough context for a user-facing message.
+public enum NetlinkError: Error, Hashable, Sendable, CustomStringConvertible {
+    case noSuchInterface(String)
+    case noSuchInterfaceIndex(Int32)
+    case permissionDenied(operation: String, capability: Capability)
+    /// EEXIST when creating a link: another interface already has this name.
+    case interfaceExists(String)
+    /// EADDRINUSE / EADDRNOTAVAIL from the kernel for an address operation.
+    case addressInUse(operation: String)
+    /// The kernel's NLMSG_ERROR for this request.
+    case kernel(operation: String, errno: Int32)
+    /// A reply that did not belong to our request or could not be parsed.
+    case protocolError(operation: String, detail: String)
+    /// A socket-level failure (socket, bind, sendto, recvfrom).
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .noSuchInterface(let name): "no such interface: \(name)"
+        case .noSuchInterfaceIndex(let index): "no interface with index \(index)"
+        case .permissionDenied(let operation, let capability):
+            "\(operation): permission denied (needs \(capability.rawValue); run as root or grant it to vipd)"
+        case .interfaceExists(let name): "an interface named \(name) already exists"
+        case .addressInUse(let operation): "\(operation): address in use"
+        case .kernel(let operation, let errno): "\(operation): \(String(cString: strerror(errno))) (errno \(errno))"
+        case .protocolError(let operation, let detail): "\(operation): netlink protocol error: \(detail)"
+        case .system(let error): error.description
+        }
+    }
+
+    /// Maps a kernel errno for `operation` to the most useful case.
+    static func from(errno: Int32, operation: String) -> NetlinkError {
+        switch errno {
+        case EPERM, EACCES: .permissionDenied(operation: operation, capability: .netAdmin)
+        case EADDRINUSE: .addressInUse(operation: operation)
+        default: .kernel(operation: operation, errno: errno)
+        }
+    }
+}
+
+/// An rtnetlink socket for requests with acknowledgements. Not thread-safe: one owner.
+public final class RouteNetlink {
+    private let socket: OpaquePointer
+    private let portID: UInt32
+    private var sequence: UInt32
+    private var receiveBuffer: [UInt8]
+
+    public init() throws(NetlinkError) {
+        guard let nl = mnl_socket_open(NETLINK_ROUTE) else {
+            throw .system(SystemError(operation: "socket(AF_NETLINK)", errno: Glibc.errno))
+        }
+        guard mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
+            let code = Glibc.errno
+            mnl_socket_close(nl)
+            throw .system(SystemError(operation: "bind(AF_NETLINK)", errno: code))
+        }
+        // Extended acks are not parsed; ask the kernel for capped errors (no echo of our request).
+        var one: Int32 = 1
+        _ = mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
+        socket = nl
+        portID = mnl_socket_get_portid(nl)
+        // A time-derived start keeps sequences of successive sockets apart (as libmnl's examples do).
+        sequence = UInt32(truncatingIfNeeded: time(nil))
+        receiveBuffer = [UInt8](repeating: 0, count: 65536)
+    }
+
+    deinit { mnl_socket_close(socket) }
+
+    /// The socket's file descriptor (for diagnostics).
+    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+
+    // MARK: queries
+
+    public func interface(named name: String) throws(NetlinkError) -> LinkInfo {
+        do throws(NetlinkError) {
+            let links = try request("get link \(name)", NetlinkCodec.getLink(sequence: nextSequence(), name: name))
+                .compactMap { if case .newLink(let l) = $0 { l } else { nil } }
+            guard let link = links.first else { throw NetlinkError.noSuchInterface(name) }
+            return link
+        } catch .kernel(_, let errno) where errno == ENODEV || errno == ENOENT {
+            throw .noSuchInterface(name)
+        }
+    }
+
+    public func interface(index: Int32) throws(NetlinkError) -> LinkInfo {
+        do throws(NetlinkError) {
+            let links = try request("get link #\(index)", NetlinkCodec.getLink(sequence: nextSequence(), index: index))
+                .compactMap { if case .newLink(let l) = $0 { l } else { nil } }
+            guard let link = links.first else { throw NetlinkError.noSuchInterfaceIndex(index) }
+            return link
+        } catch .kernel(_, let errno) where errno == ENODEV || errno == ENOENT {
+            throw .noSuchInterfaceIndex(index)
+        }
+    }
+
+    public func links() throws(NetlinkError) -> [LinkInfo] {
+        try request("dump links", NetlinkCodec.linkDump(sequence: nextSequence()))
+            .compactMap { if case .newLink(let l) = $0 { l } else { nil } }
+    }
+
+    /// All addresses, or those of one interface.
+    public func addresses(interfaceIndex: Int32? = nil) throws(NetlinkError) -> [InterfaceAddress] {
+        try request("dump addresses", NetlinkCodec.addressDump(sequence: nextSequence()))
+            .compactMap { if case .newAddress(let a) = $0 { a } else { nil } }
+            .filter { interfaceIndex == nil || $0.interfaceIndex == interfaceIndex }
+    }
+
+    /// The first IPv4 address without IFA_F_SECONDARY: the one the kernel uses as source, which
+    /// VRRP sends from (RFC 9568 §5.1.1.1). Excluding our own VIPs is the caller's job.
+    public func primaryIPv4(interfaceIndex: Int32) throws(NetlinkError) -> IPv4Address? {
+        for a in try addresses(interfaceIndex: interfaceIndex) where !a.isSecondary {
+            if case .v4(let v4) = a.prefix.address { return v4 }
+        }
+        return nil
+    }
+
+    /// The interface's link-local IPv6 address, the source of VRRP IPv6 adverts (RFC 9568 §5.1.2.1).
+    /// Tentative addresses (DAD running) are skipped: the kernel won't send from them.
+    public func linkLocalIPv6(interfaceIndex: Int32) throws(NetlinkError) -> IPv6Address? {
+        for a in try addresses(interfaceIndex: interfaceIndex) where !a.isTentative {
+            if case .v6(let v6) = a.prefix.address, v6.isLinkLocal { return v6 }
+        }
+        return nil
+    }
+
+    // MARK: changes
+
+    /// Adds an address; already present is success. IPv6 gets IFA_F_NODAD.
+    public func addAddress(_ prefix: AddressPrefix, interfaceIndex: Int32, label: String? = nil) throws(NetlinkError) {
+        let operation = "add address \(prefix) on #\(interfaceIndex)"
+        do throws(NetlinkError) {
+            _ = try request(operation, NetlinkCodec.address(add: true, prefix: prefix, interfaceIndex: interfaceIndex,
+                                                            label: label, sequence: nextSequence()))
+        } catch .kernel(_, let errno) where errno == EEXIST {
+            return
+        } catch .kernel(_, let errno) where errno == ENODEV {
+            throw .noSuchInterfaceIndex(interfaceIndex)
+        }
+    }
+
+    /// Removes an address; already absent is success.
+    public func removeAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws(NetlinkError) {
+        let operation = "remove address \(prefix) from #\(interfaceIndex)"
+        do throws(NetlinkError) {
+            _ = try request(operation, NetlinkCodec.address(add: false, prefix: prefix, interfaceIndex: interfaceIndex,
+                                                            label: nil, sequence: nextSequence()))
+        } catch .kernel(_, let errno) where errno == EADDRNOTAVAIL || errno == ENOENT || errno == ESRCH {
+            return
+        } catch .kernel(_, let errno) where errno == ENODEV {
+            throw .noSuchInterfaceIndex(interfaceIndex)
+        }
+    }
+
+    /// Creates a macvlan on `parentIndex` with the given MAC; returns the new interface's index.
+    /// The link starts down; call `setLink(index:up:)`.
+    public func createMacvlan(name: String, parentIndex: Int32, mac: [UInt8], mode: MacvlanMode) throws(NetlinkError) -> Int32 {
+        let operation = "create macvlan \(name) on #\(parentIndex)"
+        do throws(NetlinkError) {
+            _ = try request(operation, NetlinkCodec.newMacvlan(name: name, parentIndex: parentIndex, mac: mac,
+                                                               mode: mode, sequence: nextSequence()))
+        } catch .kernel(_, let errno) where errno == EEXIST {
+            throw .interfaceExists(name)
+        } catch .kernel(_, let errno) where errno == ENODEV {
+            throw .noSuchInterfaceIndex(parentIndex)
+        }
+        return try interface(named: name).index
+    }
+
+    public func deleteLink(index: Int32) throws(NetlinkError) {
+        do throws(NetlinkError) {
+            _ = try request("delete link #\(index)", NetlinkCodec.deleteLink(index: index, sequence: nextSequence()))
+        } catch .kernel(_, let errno) where errno == ENODEV {
+            throw .noSuchInterfaceIndex(index)
+        }
+    }
+
+    public func setLink(index: Int32, up: Bool) throws(NetlinkError) {
+        do throws(NetlinkError) {
+            _ = try request("set link #\(index) \(up ? "up" : "down")",
+                            NetlinkCodec.setLink(index: index, up: up, sequence: nextSequence()))
+        } catch .kernel(_, let errno) where errno == ENODEV {
+            throw .noSuchInterfaceIndex(index)
+        }
+    }
+
+    // MARK: transport
+
+    private func nextSequence() -> UInt32 {
+        sequence &+= 1
+        return sequence
+    }
+
+    /// Sends one request and collects replies until the ack (NLMSG_ERROR 0), NLMSG_DONE for dumps,
+    /// or the single reply of a non-dump get. Replies with another sequence or port id are skipped
+    /// (stale answers of an earlier, failed request); a kernel error becomes `NetlinkError`.
+    private func request(_ operation: String, _ message: [UInt8]) throws(NetlinkError) -> [RouteMessage] {
+        let (sequence, flags) = message.withUnsafeBytes { raw in
+            let nlh = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self).pointee
+            return (nlh.nlmsg_seq, Int32(nlh.nlmsg_flags))
+        }
+        let isDump = flags & NLM_F_DUMP == NLM_F_DUMP
+        let wantsAck = flags & NLM_F_ACK != 0
+        let sent = message.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+        if sent < 0 {
+            let code = Glibc.errno
+            throw code == EPERM || code == EACCES
+                ? .permissionDenied(operation: operation, capability: .netAdmin)
+                : .system(SystemError(operation: "sendto(netlink): \(operation)", errno: code))
+        }
+        var replies: [RouteMessage] = []
+        while true {
+            var received: Int
+            repeat {
+                received = receiveBuffer.withUnsafeMutableBytes {
+                    mnl_socket_recvfrom(socket, $0.baseAddress, $0.count)
+                }
+            } while received < 0 && Glibc.errno == EINTR
+            if received < 0 {
+                throw .system(SystemError(operation: "recvfrom(netlink): \(operation)", errno: Glibc.errno))
+            }
+            let messages = receiveBuffer.withUnsafeBytes {
+                NetlinkCodec.split(UnsafeRawBufferPointer(rebasing: $0.prefix(received)))
+            }
+            for bytes in messages {
+                let (seqOK, portOK) = bytes.withUnsafeBytes { raw in
+                    let nlh = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
+                    return (mnl_nlmsg_seq_ok(nlh, sequence), mnl_nlmsg_portid_ok(nlh, portID))
+                }
+                guard seqOK && portOK else { continue }
+                let parsed = NetlinkCodec.parse(bytes)
+                switch parsed {
+                case .error(let errno, _):
+                    if errno != 0 { throw NetlinkError.from(errno: errno, operation: operation) }
+                    return replies
+                case .done:
+                    return replies
+                default:
+                    replies.append(parsed)
+                    if !isDump && !wantsAck { return replies }
+                }
+            }
+        }
+    }
+}
