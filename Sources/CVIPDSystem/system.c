@@ -1,5 +1,6 @@
 #include "CVIPDSystem.h"
 #include <errno.h>
+#include <pthread.h>
 #include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,6 +40,13 @@ int vipd_signalfd(const int *signals, int count) {
     for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) return -1;
     return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int vipd_block_signals(const int *signals, int count) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
+    return pthread_sigmask(SIG_BLOCK, &mask, NULL) == 0 ? 0 : -1;
 }
 
 int vipd_signalfd_read(int fd) {

@@ -65,6 +65,13 @@ public final class EventLoop {
 
     // MARK: Signals
 
+    /// Blocks `signals` in the calling thread. Call it first thing in the process, before any other
+    /// thread exists (a logging or Dispatch thread started earlier would not inherit the mask and
+    /// would take a process-directed SIGTERM with its default action).
+    public static func blockSignals(_ signals: [Int32]) {
+        _ = vipd_block_signals(signals, Int32(signals.count))
+    }
+
     /// Blocks `signals` for the process and delivers them through a signalfd on this loop. Call it
     /// before any thread is started so that every thread inherits the blocked mask.
     public func handleSignals(_ signals: [Int32], handler: @escaping (Int32) -> Void) throws {

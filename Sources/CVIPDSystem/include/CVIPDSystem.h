@@ -24,6 +24,8 @@ int vipd_timerfd_set_absolute(int fd, int64_t deadline_ns);
 
 /// Blocks the signals in the calling thread's mask and returns a non-blocking signalfd for them.
 int vipd_signalfd(const int *signals, int count);
+/// Blocks the signals in the calling thread (threads started later inherit the mask).
+int vipd_block_signals(const int *signals, int count);
 /// Reads one signal from a signalfd: its number, 0 when none is pending, -1 on error.
 int vipd_signalfd_read(int fd);
 

@@ -1,0 +1,99 @@
+// One virtual router at run time: the core's `Router` plus what the daemon needs to carry out its
+// actions (interface, sockets, timers, counters). A dual-stack instance has one per family.
+
+import VIPDConfig
+import VIPDLinux
+import VRRP
+
+struct RouterKey: Hashable, CustomStringConvertible {
+    var instance: String
+    var family: AddressFamily
+    var description: String { "\(instance)/\(family)" }
+}
+
+final class RouterRuntime {
+    let key: RouterKey
+    var instance: InstanceConfig
+    var router: Router
+    /// The interface the instance is configured on (adverts are sent and received here).
+    var interfaceIndex: Int32
+    var interfaceName: String
+    /// Where the virtual addresses go: the interface itself, or its macvlan with the virtual MAC.
+    var addressInterfaceIndex: Int32
+    var addressInterfaceName: String
+    /// Source MAC of announcements.
+    var announceMAC: [UInt8]
+    var socketKey: SocketKey?
+    var timer: TimerID?
+    var announceTimers: [TimerID] = []
+    var counters = RouterCounters()
+    /// Fault reasons currently given to the core, so that only changes are sent.
+    var activeFaults: Set<String> = []
+    /// True once the core has received `.start`.
+    var started = false
+
+    init(key: RouterKey, instance: InstanceConfig, router: Router, interfaceIndex: Int32, interfaceName: String,
+         addressInterfaceIndex: Int32, addressInterfaceName: String, announceMAC: [UInt8]) {
+        self.key = key; self.instance = instance; self.router = router
+        self.interfaceIndex = interfaceIndex; self.interfaceName = interfaceName
+        self.addressInterfaceIndex = addressInterfaceIndex; self.addressInterfaceName = addressInterfaceName
+        self.announceMAC = announceMAC
+    }
+
+    var addresses: [AddressPrefix] { instance.addresses(of: key.family) }
+
+    /// Unicast peers, or nil for multicast.
+    var unicastPeers: [IPAddress]? { instance.unicast?.peers }
+
+    var destinations: [IPAddress] {
+        if let peers = unicastPeers { return peers }
+        switch key.family {
+        case .ipv4: return [.v4(.vrrpMulticast)]
+        case .ipv6: return [.v6(.vrrpMulticast)]
+        }
+    }
+
+    var checksumForm: ChecksumForm {
+        key.family == .ipv4 && instance.v3ChecksumAsV2 ? .withoutPseudoHeader : .withPseudoHeader
+    }
+
+    func advertisement(priority: UInt8) -> Advertisement {
+        Advertisement(version: router.config.version, vrid: router.config.vrid, priority: priority,
+                      interval: router.config.advertInterval, addresses: addresses.map(\.address),
+                      authentication: router.config.authentication)
+    }
+
+    /// Announcement frames for every address of this router.
+    func announcementFrames() -> [[UInt8]] {
+        addresses.map { prefix in
+            switch prefix.address {
+            case .v4(let a): AnnouncementFrame.gratuitousARP(senderMAC: announceMAC, address: a)
+            case .v6(let a): AnnouncementFrame.unsolicitedNeighborAdvertisement(sourceMAC: announceMAC, target: a)
+            }
+        }
+    }
+
+    func status(now: Instant) -> RouterStatus {
+        let last = router.lastTransition.map {
+            TransitionStatus(from: $0.from.description, to: $0.to.description, reason: $0.reason.description,
+                             secondsAgo: Double((now - $0.at).nanoseconds) / 1e9)
+        }
+        var counters = self.counters
+        counters.transitions = router.transitionCount
+        return RouterStatus(
+            family: key.family.rawValue, state: router.state.description,
+            configuredPriority: Int(instance.priority), effectivePriority: Int(router.effectivePriority),
+            master: router.currentMaster?.description, masterPriority: router.currentMasterPriority.map(Int.init),
+            advertIntervalMs: Int(router.state == .master ? router.config.advertInterval.centiseconds : router.masterAdvertInterval.centiseconds) * 10,
+            addresses: addresses.map(\.description), holdsAddresses: router.holdsAddresses,
+            releasing: router.isReleasing, takeoverPending: router.takeoverPending,
+            handoverHold: router.handoverHold, lastTransition: last, counters: counters)
+    }
+}
+
+/// One raw VRRP socket per interface, family and source address, shared by the routers using it.
+struct SocketKey: Hashable {
+    var interfaceIndex: Int32
+    var family: AddressFamily
+    var source: IPAddress
+}
