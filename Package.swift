@@ -17,7 +17,7 @@ let package = Package(
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
         // The YAML configuration file: parsing, validation with file:line:column errors, rendering.
         .target(name: "VIPDConfig", dependencies: ["VRRP", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig"]),
+        .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig", .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )
