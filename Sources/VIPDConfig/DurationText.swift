@@ -45,9 +45,11 @@ enum DurationText {
                 fraction = fraction * 10 + Int64(d.value - 48)
                 scale *= 10
             }
-            let scaled = fraction.multipliedReportingOverflow(by: unit.nanoseconds)
-            guard !scaled.overflow, scaled.partialValue % scale == 0 else { return .failure(.tooPrecise) }
-            total = total.partialValue.addingReportingOverflow(scaled.partialValue / scale)
+            // fraction / scale < 1, so fraction × unit / scale < unit: the quotient always fits.
+            let product = fraction.multipliedFullWidth(by: unit.nanoseconds)
+            let (nanoseconds, remainder) = scale.dividingFullWidth(product)
+            guard remainder == 0 else { return .failure(.tooPrecise) }
+            total = total.partialValue.addingReportingOverflow(nanoseconds)
             guard !total.overflow else { return .failure(.tooLarge) }
         }
         return .success(.nanoseconds(total.partialValue))
@@ -59,14 +61,17 @@ enum DurationText {
     /// (with a decimal fraction below a millisecond).
     static func render(_ d: Duration) -> String {
         let ns = d.nanoseconds
-        if ns == 0 { return "0s" }
-        if ns % 60_000_000_000 == 0 { return "\(ns / 60_000_000_000)m" }
-        if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
-        let ms = ns / 1_000_000, rest = ns % 1_000_000
-        if rest == 0 { return "\(ms)ms" }
+        // Configurations never hold negative durations, but rendering one must not trap either.
+        let sign = ns < 0 ? "-" : ""
+        let m = ns.magnitude
+        if m == 0 { return "0s" }
+        if m % 60_000_000_000 == 0 { return "\(sign)\(m / 60_000_000_000)m" }
+        if m % 1_000_000_000 == 0 { return "\(sign)\(m / 1_000_000_000)s" }
+        let ms = m / 1_000_000, rest = m % 1_000_000
+        if rest == 0 { return "\(sign)\(ms)ms" }
         var fraction = String(rest)
-        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
+        fraction = String(repeating: "0", count: max(0, 6 - fraction.count)) + fraction
         while fraction.last == "0" { fraction.removeLast() }
-        return "\(ms).\(fraction)ms"
+        return "\(sign)\(ms).\(fraction)ms"
     }
 }

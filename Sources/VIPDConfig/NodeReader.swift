@@ -47,12 +47,15 @@ struct NodeReader {
         return s.string
     }
 
-    /// A string without control characters (they would corrupt logs, labels and command lines).
+    /// A string without control or formatting characters (they would corrupt logs, labels and command
+    /// lines, or hide what a name really is).
     func string(_ node: Node, _ what: String, maxBytes: Int = 4096) throws(ConfigError) -> String {
         let text = try scalar(node, what)
         guard !text.isEmpty else { throw error(at: node, "\(what) must not be empty") }
-        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw error(at: node, "\(what) must not contain control characters")
+        guard !text.unicodeScalars.contains(where: {
+            $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+        }) else {
+            throw error(at: node, "\(what) must not contain control or invisible formatting characters")
         }
         guard text.utf8.count <= maxBytes else {
             throw error(at: node, "\(what) is \(text.utf8.count) bytes long; at most \(maxBytes) are allowed")

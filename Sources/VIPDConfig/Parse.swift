@@ -282,7 +282,7 @@ struct ConfigDecoder {
         if let n = f.optional("advert_interval") { c.advertInterval = try advertInterval(n, version: c.version) }
         if let n = f.optional("auth_pass") {
             guard c.version == .v2 else {
-                throw reader.error(at: n, "auth_pass is only for version 2: VRRPv3 has no authentication (RFC 9568 §9); remove it or set version: 2")
+                throw reader.error(at: n, "auth_pass is only for version 2: VRRPv3 has no authentication field (RFC 9568); remove it or set version: 2")
             }
             let pass = try reader.string(n, "auth_pass")
             guard pass.utf8.count <= Limits.authPassBytes else {
@@ -293,7 +293,7 @@ struct ConfigDecoder {
         if let n = f.optional("preempt") {
             c.preempt = try reader.bool(n, "preempt")
             if !c.preempt && c.priority == ProtocolConstants.ownerPriority {
-                throw reader.error(at: n, "preempt: false with priority 255: the address owner always preempts (RFC 9568 §6.4.2); lower the priority or remove preempt")
+                throw reader.error(at: n, "preempt: false with priority 255: the address owner always preempts (RFC 9568 §6.1); lower the priority or remove preempt")
             }
         }
         if let n = f.optional("preempt_delay") { c.preemptDelay = try reader.duration(n, "preempt_delay", Limits.preemptDelay) }

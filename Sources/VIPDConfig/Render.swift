@@ -78,8 +78,28 @@ extension VIPDConfiguration {
     }
 }
 
-/// A YAML double-quoted scalar: always a string, whatever it looks like (`null`, `true`, `51`).
+/// Words a YAML 1.1 or 1.2 reader may take for something other than a string.
+private let specialWords: Set<String> = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"]
+
+/// The text as a YAML scalar that any reader takes for this string: plain when it is a simple
+/// word or path (`web`, `eth0`, `/etc/vipd/notify.sh`, `192.0.2.1/24`), double-quoted otherwise.
 func quoted(_ text: String) -> String {
+    let simple = text.unicodeScalars.allSatisfy { c in
+        (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-" || c == "." || c == "/"
+    }
+    if simple, let first = text.unicodeScalars.first, (first >= "a" && first <= "z") || (first >= "A" && first <= "Z") || first == "/",
+       !specialWords.contains(text.lowercased()) {
+        return text
+    }
+    if simple, text.unicodeScalars.first.map({ $0 >= "0" && $0 <= "9" }) == true,
+       text.unicodeScalars.filter({ $0 == "." }).count == 3 {
+        return text  // dotted-quad IPv4 address or prefix
+    }
+    return doubleQuoted(text)
+}
+
+/// A YAML double-quoted scalar: always a string, whatever it looks like (`null`, `true`, `51`).
+func doubleQuoted(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
         switch scalar {

@@ -154,7 +154,16 @@ let errorCases: [ErrorCase] = [
     ErrorCase(name: "interface name too long", yaml: minimal().replacingOccurrences(of: "interface: eth0", with: "interface: abcdefghijklmnop"),
               line: 3, column: 16, fragment: "is not a valid interface name"),
     ErrorCase(name: "control character in string", yaml: minimal("    notify: \"/bin/x\\u0007\"\n"), line: 6, column: 13,
-              fragment: "control characters"),
+              fragment: "notify must not contain control"),
+    ErrorCase(name: "invisible character in name", yaml: minimal().replacingOccurrences(of: "name: web", with: "name: \"we\\u200Bb\""),
+              line: 2, column: 11, fragment: "invisible formatting characters"),
+    ErrorCase(name: "metrics without listen", yaml: "metrics: {}\n" + minimal(), line: 1, column: 10,
+              fragment: "metrics is missing the required key 'listen'"),
+    ErrorCase(name: "interface tracked twice", yaml: minimal("    track: { interfaces: [ { name: eth1 }, { name: eth1 } ] }\n"),
+              line: 6, column: 52, fragment: "interface eth1 is tracked twice"),
+    ErrorCase(name: "two YAML documents", yaml: minimal() + "---\n" + minimal(), line: 6, column: 1, fragment: "YAML syntax error"),
+    ErrorCase(name: "instance listed twice in a group", yaml: minimal("sync_groups: [ { name: g, instances: [web, web] } ]\n"),
+              line: 6, column: 44, fragment: "listed twice in sync group 'g'"),
     // across instances
     ErrorCase(name: "duplicate instance name", yaml: minimal(second.replacingOccurrences(of: "name: db", with: "name: web")
                 .replacingOccurrences(of: "vrid: 51", with: "vrid: 52")), line: 6, column: 11,

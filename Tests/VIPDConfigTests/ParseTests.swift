@@ -200,7 +200,8 @@ import VRRP
 @Suite struct DurationTests {
     @Test(arguments: [("100ms", Duration.milliseconds(100)), ("1.5s", .milliseconds(1500)), ("2m", .seconds(120)),
                       ("0s", .zero), ("0ms", .zero), ("0.25ms", .microseconds(250)), ("1.000s", .seconds(1)),
-                      ("0.1m", .seconds(6)), ("40950ms", .milliseconds(40950))])
+                      ("0.1m", .seconds(6)), ("40950ms", .milliseconds(40950)),
+                      ("0.12345678905m", .nanoseconds(7_407_407_343)), ("0.00000000005m", .nanoseconds(3))])
     func parses(_ text: String, _ expected: Duration) {
         guard case .success(let d) = DurationText.parse(text) else { Issue.record("\(text) refused"); return }
         #expect(d == expected)
@@ -215,7 +216,8 @@ import VRRP
     }
 
     @Test(arguments: [(Duration.milliseconds(1500), "1500ms"), (.seconds(120), "2m"), (.seconds(90), "90s"),
-                      (.zero, "0s"), (.microseconds(1500), "1.5ms"), (.nanoseconds(1), "0.000001ms")])
+                      (.zero, "0s"), (.microseconds(1500), "1.5ms"), (.nanoseconds(1), "0.000001ms"),
+                      (.milliseconds(-1500), "-1500ms"), (.nanoseconds(Int64.min), "-9223372036854.775808ms")])
     func renders(_ d: Duration, _ text: String) {
         #expect(DurationText.render(d) == text)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import VIPDConfig
 import VRRP
+import Yams
 
 /// The loader must answer every input with a configuration or a ConfigError, never a trap or a hang.
 @Suite struct RobustnessTests {
@@ -192,5 +193,19 @@ import VRRP
         } catch {
             #expect(error.description.hasPrefix("\(path):6:15: "))
         }
+    }
+}
+
+@Suite struct QuotingTests {
+    @Test(arguments: ["web", "eth0", "/etc/vipd/x.sh", "true", "False", "yes", "NO", "on", "y", "null", "~", "", " ", "51", "0x10",
+                      "1.5", "1e3", "192.0.2.1", "1.2.3", "-a", "a: b", "#x", "a #b", "'q'", "\"dq\"", "back\\slash", "é",
+                      "[x]", "{x}", "*a", "&a", "!tag", "%x", "@x", "`x", "|", ">", "a,b", "x\u{85}y", "\u{2028}", "tab\there"])
+    func renderedStringsReadBack(_ text: String) throws {
+        let yaml = "notify: \(quoted("/" + text))\n"
+        let root = try #require(try Yams.compose(yaml: yaml))
+        #expect(root.mapping?["notify"]?.string == "/" + text)
+        let plain = try #require(try Yams.compose(yaml: "node: \(quoted(text))\n"))
+        #expect(plain.mapping?["node"]?.string == text)
+        #expect(plain.mapping.map { NodeReader.isNull($0["node"]!) } == false)
     }
 }
