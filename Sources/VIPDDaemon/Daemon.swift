@@ -69,11 +69,17 @@ public final class Daemon {
     public func run() throws -> Int32 {
         // Signals first: blocked before the metrics thread exists, so every thread inherits the mask.
         try loop.handleSignals(Self.handledSignals) { [weak self] signal in self?.handleSignal(signal) }
-        try loop.watch(fd: monitor.fileDescriptor) { [weak self] in self?.readLinkEvents() }
-        try openControlSocket()
-        try startMetricsServer()
-        for instance in config.instances {
-            try startInstance(instance)
+        do {
+            try loop.watch(fd: monitor.fileDescriptor) { [weak self] in self?.readLinkEvents() }
+            try openControlSocket()
+            try startMetricsServer()
+            for instance in config.instances {
+                try startInstance(instance)
+            }
+        } catch {
+            // A failed start leaves nothing behind: no socket file, no macvlan, no thread.
+            finish(force: true, quiet: true)
+            throw error
         }
         applyTracking()
         for runtime in routers { startRouter(runtime) }
@@ -150,7 +156,7 @@ public final class Daemon {
     }
 
     /// Leaves nothing behind: addresses, macvlans, control socket, children.
-    func finish(force: Bool) {
+    func finish(force: Bool, quiet: Bool = false) {
         for runtime in routers where runtime.router.holdsAddresses {
             removeAddresses(runtime)
         }
@@ -166,7 +172,7 @@ public final class Daemon {
         control?.shutdown()
         metricsServer?.stop()
         loop.stop()
-        logger.notice(force ? "stopped (forced)" : "stopped")
+        if !quiet { logger.notice(force ? "stopped (forced)" : "stopped") }
     }
 
     // MARK: Instances
