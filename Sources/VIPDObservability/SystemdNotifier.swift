@@ -33,6 +33,12 @@ public struct SystemdNotifier: Sendable {
                   watchdogPID: env("WATCHDOG_PID"), ownPID: getpid())
     }
 
+    /// Reads the same variables from `environment` (e.g. a parsed `/proc/PID/environ` or a test's).
+    public init(environment: [String: String]) {
+        self.init(notifySocket: environment["NOTIFY_SOCKET"], watchdogUsec: environment["WATCHDOG_USEC"],
+                  watchdogPID: environment["WATCHDOG_PID"], ownPID: getpid())
+    }
+
     /// For tests and for callers that already parsed the environment.
     public init(notifySocket: String?, watchdogUsec: String? = nil, watchdogPID: String? = nil, ownPID: Int32 = getpid()) {
         socketPath = notifySocket.flatMap { $0.isEmpty ? nil : $0 }

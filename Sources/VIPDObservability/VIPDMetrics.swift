@@ -194,9 +194,37 @@ public final class VIPDMetrics: Sendable {
         for g in series.gauges.values { registry.unregisterGauge(g) }
     }
 
-    /// Prometheus text exposition format (version 0.0.4).
+    /// Prometheus text exposition format (version 0.0.4), families sorted by name and series
+    /// sorted within each family, so the output is stable for people and diffs (the registry
+    /// emits in hash order).
     public func render() -> String {
-        registry.emitToString()
+        Self.sortedExposition(registry.emitToString())
+    }
+
+    /// Reorders exposition text: each family (its `# HELP`/`# TYPE` lines and samples) stays one
+    /// block; blocks are sorted by metric name, samples within a block by their text.
+    static func sortedExposition(_ text: String) -> String {
+        var blocks: [(name: Substring, comments: [Substring], samples: [Substring])] = []
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# ") {
+                let name = line.split(separator: " ", maxSplits: 3).dropFirst(2).first ?? ""
+                if blocks.last?.name != name || !(blocks.last?.samples.isEmpty ?? true) {
+                    blocks.append((name, [], []))
+                }
+                blocks[blocks.count - 1].comments.append(line)
+            } else if blocks.isEmpty {
+                blocks.append(("", [], [line]))
+            } else {
+                blocks[blocks.count - 1].samples.append(line)
+            }
+        }
+        blocks.sort { $0.name < $1.name }
+        var out = ""
+        for block in blocks {
+            for line in block.comments { out += line; out += "\n" }
+            for line in block.samples.sorted() { out += line; out += "\n" }
+        }
+        return out
     }
 
     // MARK: Handles

@@ -177,3 +177,25 @@ struct MetricsTests {
         #expect(e.value("vipd_adverts_sent_total", labels("r1", .ipv4)) == 1000)
     }
 }
+
+@Suite("Exposition ordering")
+struct ExpositionOrderingTests {
+    @Test func renderIsSortedAndStable() throws {
+        let m = VIPDMetrics(node: nil)
+        for name in ["zeta", "alpha", "mid"] { m.transition(instance: name, family: .ipv4, to: .backup) }
+        m.dropped(interface: "eth1", reason: "b")
+        m.dropped(interface: "eth0", reason: "a")
+        let text = m.render()
+        #expect(text == m.render())
+        let e = try Exposition(text)
+        let familyOrder = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        #expect(familyOrder == familyOrder.sorted())
+        #expect(e.samples("vipd_packets_dropped_total").map { $0.labels["interface"] } == ["eth0", "eth1"])
+    }
+
+    @Test func sortingKeepsFamiliesTogether() {
+        let input = "# HELP b B.\n# TYPE b counter\nb{x=\"2\"} 1\nb{x=\"1\"} 2\n# TYPE a gauge\na 1.0\n"
+        #expect(VIPDMetrics.sortedExposition(input) == "# TYPE a gauge\na 1.0\n# HELP b B.\n# TYPE b counter\nb{x=\"1\"} 2\nb{x=\"2\"} 1\n")
+        #expect(VIPDMetrics.sortedExposition("") == "")
+    }
+}
