@@ -36,7 +36,12 @@ public final class Daemon {
     var control: ControlServer?
 
     /// Routers in configuration order (an instance contributes one per family).
-    var routers: [RouterRuntime] = []
+    var routers: [RouterRuntime] = [] {
+        didSet { reindexRouters() }
+    }
+    /// Receive-path lookup: (interface, family, VRID) → router; interface index → name.
+    private var routerIndex: [RouterLookupKey: RouterRuntime] = [:]
+    private var interfaceNames: [Int32: String] = [:]
     var sockets: [SocketKey: VRRPSocket] = [:]
     var announcers: [Int32: Announcer] = [:]
     var hookQueues: [String: HookQueue] = [:]
@@ -282,6 +287,7 @@ public final class Daemon {
     func openSocket(for runtime: RouterRuntime, source: IPAddress) throws {
         let key = SocketKey(interfaceIndex: runtime.interfaceIndex, family: runtime.key.family, source: source)
         runtime.socketKey = key
+        defer { reindexRouters() }
         guard sockets[key] == nil else { return }
         do {
             let socket = try VRRPSocket(family: key.family, interfaceName: runtime.interfaceName,
@@ -495,7 +501,7 @@ public final class Daemon {
     }
 
     func receive(_ packet: ReceivedPacket, on key: SocketKey) {
-        let interfaceName = routers.first { $0.interfaceIndex == key.interfaceIndex }?.interfaceName ?? "#\(key.interfaceIndex)"
+        let interfaceName = interfaceNames[key.interfaceIndex] ?? "#\(key.interfaceIndex)"
         if packet.isFromSelf { return }
         // TTL/Hop Limit 255 is required for multicast (RFC 9568 §7.1); in unicast mode keepalived
         // relaxes it, and so do we: those packets are accepted only from configured peers.
@@ -514,9 +520,7 @@ public final class Daemon {
             return
         }
         let advert = decoded.advertisement
-        guard let runtime = routers.first(where: {
-            $0.socketKey?.interfaceIndex == key.interfaceIndex && $0.key.family == key.family && $0.instance.vrid == advert.vrid
-        }) else {
+        guard let runtime = routerIndex[RouterLookupKey(interfaceIndex: key.interfaceIndex, family: key.family, vrid: advert.vrid)] else {
             countInterfaceDrop(interfaceName, DropReason.unknownVRID.label)
             return
         }
@@ -533,6 +537,18 @@ public final class Daemon {
         runtime.counters.advertsReceived += 1
         metrics.advertReceived(instance: runtime.key.instance, family: runtime.key.family)
         feed(runtime, .advertisement(advert, source: packet.source))
+    }
+
+    /// Rebuilt when routers are added or removed, or an interface changes index.
+    func reindexRouters() {
+        routerIndex.removeAll(keepingCapacity: true)
+        interfaceNames.removeAll(keepingCapacity: true)
+        for runtime in routers {
+            interfaceNames[runtime.interfaceIndex] = runtime.interfaceName
+            guard let socket = runtime.socketKey else { continue }
+            routerIndex[RouterLookupKey(interfaceIndex: socket.interfaceIndex, family: runtime.key.family,
+                                        vrid: runtime.instance.vrid)] = runtime
+        }
     }
 
     func countInterfaceDrop(_ interface: String, _ label: String) {
@@ -599,6 +615,7 @@ public final class Daemon {
             loop.unwatch(fd: socket.fileDescriptor)
         }
         runtime.socketKey = nil
+        reindexRouters()
         if case let source = runtime.router.config.primaryAddress, source != placeholderAddress(runtime.key.family) {
             do { try openSocket(for: runtime, source: source) } catch {
                 logger.error("\(runtime.key): \(error)")

@@ -97,3 +97,9 @@ struct SocketKey: Hashable {
     var family: AddressFamily
     var source: IPAddress
 }
+
+struct RouterLookupKey: Hashable {
+    var interfaceIndex: Int32
+    var family: AddressFamily
+    var vrid: UInt8
+}
