@@ -63,3 +63,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `scripts/fuzz SECONDS config` builds the configuration loader's libFuzzer harness. It has no `main`
+// of its own (libFuzzer's), so it exists only in that build.
+if Context.environment["VIPD_FUZZ"] == "1" {
+    package.products.append(.executable(name: "vipd-fuzz-config", targets: ["vipd-fuzz-config"]))
+    package.targets.append(.executableTarget(name: "vipd-fuzz-config", dependencies: ["VIPDConfig"], path: "Fuzz/ConfigHarness"))
+}
