@@ -184,8 +184,16 @@ enum NetlinkCodec {
             mnl_attr_put_u32(nlh, UInt16(IFLA_MACVLAN_MODE), mode.kernelValue)
             mnl_attr_nest_end(nlh, data)
             mnl_attr_nest_end(nlh, info)
-            // No automatic link-local: it would be derived from the virtual MAC and so be identical on
-            // every router of the VRID, failing DAD (keepalived also sets addrgenmode none).
+        }
+    }
+
+    /// Turns off automatic IPv6 link-local generation (IFLA_INET6_ADDR_GEN_MODE none). For a VMAC the
+    /// address would derive from the virtual MAC and be identical on every router of the VRID, failing
+    /// DAD (keepalived sets addrgenmode none too). The kernel refuses IFLA_AF_SPEC in the create
+    /// request (EAFNOSUPPORT), so this is a separate RTM_NEWLINK, sent before the link goes up.
+    static func disableAddressGeneration(index: Int32, sequence: UInt32) -> [UInt8] {
+        message(type: UInt16(RTM_NEWLINK), flags: NLM_F_REQUEST | NLM_F_ACK, sequence: sequence) { nlh in
+            putIfinfo(nlh, index: index)
             let afSpec = mnl_attr_nest_start(nlh, UInt16(IFLA_AF_SPEC))
             let inet6 = mnl_attr_nest_start(nlh, UInt16(AF_INET6))
             mnl_attr_put_u8(nlh, UInt16(IFLA_INET6_ADDR_GEN_MODE), UInt8(IN6_ADDR_GEN_MODE_NONE.rawValue))

@@ -156,8 +156,9 @@ public final class RouteNetlink {
         }
     }
 
-    /// Creates a macvlan on `parentIndex` with the given MAC; returns the new interface's index.
-    /// The link starts down; call `setLink(index:up:)`.
+    /// Creates a macvlan on `parentIndex` with the given MAC, without automatic IPv6 link-local
+    /// (addrgenmode none); returns the new interface's index. The link starts down; call
+    /// `setLink(index:up:)`.
     public func createMacvlan(name: String, parentIndex: Int32, mac: [UInt8], mode: MacvlanMode) throws(NetlinkError) -> Int32 {
         let operation = "create macvlan \(name) on #\(parentIndex)"
         do throws(NetlinkError) {
@@ -168,7 +169,15 @@ public final class RouteNetlink {
         } catch .kernel(_, let errno) where errno == ENODEV {
             throw .noSuchInterfaceIndex(parentIndex)
         }
-        return try interface(named: name).index
+        let index = try interface(named: name).index
+        do throws(NetlinkError) {
+            _ = try request("set addrgenmode none on \(name)",
+                            NetlinkCodec.disableAddressGeneration(index: index, sequence: nextSequence()))
+        } catch {
+            try? deleteLink(index: index)
+            throw error
+        }
+        return index
     }
 
     public func deleteLink(index: Int32) throws(NetlinkError) {
