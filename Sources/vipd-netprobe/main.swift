@@ -178,9 +178,12 @@ func run(_ command: String, _ args: Arguments) throws {
         try nl.setLink(index: index, up: true)
         var applied: [JSON] = []
         if args.options["sysctls"] == "yes" {
-            for setting in VirtualMAC.sysctlSettings(parent: parent.name, vmac: name, family: family) {
-                try Sysctl.write(setting.components, setting.value)
-                applied.append(.string("\(setting.key)=\(try Sysctl.read(setting.components))"))
+            let settings = VirtualMAC.sysctlSettings(parent: parent.name, vmac: name, family: family)
+            let previous = try Sysctl.apply(settings)
+            for setting in settings { applied.append(.string("\(setting.key)=\(try Sysctl.read(setting.components))")) }
+            if args.options["restore"] == "yes" {
+                try Sysctl.apply(previous)
+                for setting in previous { applied.append(.string("restored \(setting.key)=\(try Sysctl.read(setting.components))")) }
             }
         }
         emit([("link", linkJSON(try nl.interface(index: index))), ("sysctls", .array(applied))])

@@ -114,6 +114,16 @@ func ipAddresses(_ ns: String, _ ifname: String) throws -> [String: [String: Any
         try LabGate.requireRoot(); try requireProbe()
         let lab = Lab(); defer { lab.cleanup() }
         let (a, _) = try Self.pair(lab)
+        if family == "4" {
+            // Settings are applied and then restored to what they were (0 in a fresh namespace).
+            let restored = try lab.probe(a, ["macvlan-create", "--parent", "eth0", "--vrid", "52", "--family", "4",
+                                             "--sysctls", "yes", "--restore", "yes"])
+            let lines = restored.objects.first?["sysctls"] as? [String] ?? []
+            #expect(lines.contains("net.ipv4.conf.eth0.arp_ignore=1"))
+            #expect(lines.contains("restored net.ipv4.conf.eth0.arp_ignore=0"))
+            #expect(try lab.exec(a, ["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"]).stdout == "0\n")
+            try lab.probe(a, ["link-delete", "--ifname", "vrrp.52"])
+        }
         let created = try lab.probe(a, ["macvlan-create", "--parent", "eth0", "--vrid", "51", "--family", family,
                                         "--mode", "private", "--sysctls", "yes"])
         let link = try #require(created.objects.first?["link"] as? [String: Any])
