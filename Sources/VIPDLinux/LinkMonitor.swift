@@ -120,7 +120,6 @@ public final class LinkMonitor {
                 || old.name != link.name || old.mac != link.mac
             return changed ? [.linkChanged(link)] : []
         case .deleteLink(let link):
-            // A RTM_DELLINK with family AF_BRIDGE reports a bridge port leaving, not the link going away.
             guard let old = links.removeValue(forKey: link.index) else { return [] }
             var events: [LinkEvent] = []
             for (key, address) in addressTable where key.index == link.index {

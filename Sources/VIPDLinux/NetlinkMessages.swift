@@ -281,7 +281,9 @@ enum NetlinkCodec {
             case NLMSG_DONE:
                 return .done
             case Int32(RTM_NEWLINK), Int32(RTM_DELLINK):
-                guard let link = parseLink(nlh) else { return .other(type: type) }
+                // AF_BRIDGE link messages describe bridge *ports* (a port leaving sends RTM_DELLINK
+                // while the interface lives on); only AF_UNSPEC ones describe interfaces.
+                guard isInterfaceFamily(nlh), let link = parseLink(nlh) else { return .other(type: type) }
                 return Int32(type) == Int32(RTM_NEWLINK) ? .newLink(link) : .deleteLink(link)
             case Int32(RTM_NEWADDR), Int32(RTM_DELADDR):
                 guard let address = parseAddress(nlh) else { return .other(type: type) }
@@ -290,6 +292,11 @@ enum NetlinkCodec {
                 return .other(type: type)
             }
         }
+    }
+
+    static func isInterfaceFamily(_ nlh: UnsafePointer<nlmsghdr>) -> Bool {
+        guard Int(nlh.pointee.nlmsg_len) >= Int(mnl_nlmsg_size(0)) + MemoryLayout<ifinfomsg>.size else { return false }
+        return Int32(mnl_nlmsg_get_payload(nlh)!.assumingMemoryBound(to: ifinfomsg.self).pointee.ifi_family) != AF_BRIDGE
     }
 
     static func parseLink(_ nlh: UnsafePointer<nlmsghdr>) -> LinkInfo? {

@@ -40,6 +40,16 @@ import VRRP
         #expect(link.parentIndex == 4)
     }
 
+    @Test func bridgePortMessagesAreNotInterfaceChanges() {
+        let message = NetlinkCodec.message(type: UInt16(RTM_DELLINK), flags: 0, sequence: 0) {
+            NetlinkCodec.putIfinfo($0, family: AF_BRIDGE, index: 4)
+        }
+        #expect(NetlinkCodec.parse(message) == .other(type: UInt16(RTM_DELLINK)))
+        let plain = NetlinkCodec.message(type: UInt16(RTM_DELLINK), flags: 0, sequence: 0) { NetlinkCodec.putIfinfo($0, index: 4) }
+        guard case .deleteLink(let link) = NetlinkCodec.parse(plain) else { Issue.record("not RTM_DELLINK"); return }
+        #expect(link.index == 4)
+    }
+
     @Test func setLinkCarriesUpFlagAndChangeMask() {
         let message = NetlinkCodec.setLink(index: 5, up: true, sequence: 3)
         guard case .newLink(let link) = NetlinkCodec.parse(message) else { Issue.record("not RTM_NEWLINK"); return }
