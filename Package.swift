@@ -17,7 +17,7 @@ let package = Package(
         .systemLibrary(name: "CLibmnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         // Functions for the C macros/inline helpers Swift cannot import (NLMSG_*, CMSG_*, ...).
         .target(name: "CVIPDShim"),
-        .target(name: "VIPDLinux", dependencies: ["VRRP", "CLibmnl", "CVIPDShim"]),
+        .target(name: "VIPDLinux", dependencies: ["VRRP", "CLibmnl", "CVIPDShim"], exclude: ["README.md"]),
         // Internal tool the namespace tests run with `ip netns exec` (one JSON object per line).
         .executableTarget(name: "vipd-netprobe", dependencies: ["VIPDLinux", "VRRP"]),
         .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VRRP"]),

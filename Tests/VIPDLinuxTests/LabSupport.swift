@@ -15,6 +15,10 @@ enum LabGate {
     }
 }
 
+/// All namespace suites nest here so they run one at a time, never alongside each other (2 shared
+/// cores; lab timing under parallel load is not what we test).
+@Suite(.serialized, .needsRoot) enum NamespaceLab {}
+
 extension Trait where Self == ConditionTrait {
     /// Skips when not root, unless CI=true (then the test runs and fails on `LabGate.requireRoot`).
     static var needsRoot: Self {

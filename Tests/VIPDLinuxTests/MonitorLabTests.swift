@@ -6,7 +6,8 @@ func event(_ o: [String: Any]) -> String? { o["event"] as? String }
 func eventLink(_ o: [String: Any]) -> [String: Any] { o["link"] as? [String: Any] ?? [:] }
 func eventAddress(_ o: [String: Any]) -> [String: Any] { o["address"] as? [String: Any] ?? [:] }
 
-@Suite(.serialized, .needsRoot) struct MonitorLabTests {
+extension NamespaceLab {
+@Suite(.serialized) struct MonitorLabTests {
     @Test func seesCarrierLossAddressRemovalAndDeletion() throws {
         try LabGate.requireRoot(); try requireProbe()
         let lab = Lab(); defer { lab.cleanup() }
@@ -84,4 +85,5 @@ func eventAddress(_ o: [String: Any]) -> [String: Any] { o["address"] as? [Strin
         }
         #expect(complete, "events were lost across the overrun")
     }
+}
 }

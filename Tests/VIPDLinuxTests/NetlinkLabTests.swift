@@ -17,7 +17,8 @@ func ipAddresses(_ ns: String, _ ifname: String) throws -> [String: [String: Any
     return result
 }
 
-@Suite(.serialized, .needsRoot) struct NetlinkLabTests {
+extension NamespaceLab {
+@Suite(.serialized) struct NetlinkLabTests {
     /// Two namespaces joined by a veth: a/eth0 192.0.2.1/24, b/eth0 192.0.2.2/24.
     static func pair(_ lab: Lab) throws -> (a: String, b: String) {
         let a = try lab.namespace("a"), b = try lab.namespace("b")
@@ -154,4 +155,5 @@ func ipAddresses(_ ns: String, _ ifname: String) throws -> [String: [String: Any
         let gone = try run(["ip", "-n", a, "link", "show", "dev", "vrrp.51"], check: false)
         #expect(gone.status != 0)
     }
+}
 }

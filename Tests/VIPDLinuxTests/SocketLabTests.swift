@@ -2,7 +2,8 @@
 import Foundation
 import Testing
 
-@Suite(.serialized, .needsRoot) struct SocketLabTests {
+extension NamespaceLab {
+@Suite(.serialized) struct SocketLabTests {
     /// a/eth0 192.0.2.1/24 ↔ b/eth0 192.0.2.2/24, IPv6 DAD finished.
     static func pair(_ lab: Lab) throws -> (a: String, b: String) {
         let a = try lab.namespace("a"), b = try lab.namespace("b")
@@ -133,4 +134,5 @@ import Testing
         try lab.probe(r1, ["garp", "--ifname", "vrrp.51", "--address", vip])
         #expect(try waitUntil(timeout: 5) { try Self.neighbour(c, vip) == "00:00:5e:00:01:33" })
     }
+}
 }
