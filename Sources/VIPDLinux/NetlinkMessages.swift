@@ -13,7 +13,6 @@ enum LinkFlag {
 /// RFC 2863 operational states as rtnetlink reports them in IFLA_OPERSTATE.
 enum OperState {
     static let up: UInt8 = 6       // IF_OPER_UP
-    static let unknown: UInt8 = 0  // IF_OPER_UNKNOWN: drivers without carrier reporting (lo, some tun)
 }
 
 /// A macvlan's forwarding mode (IFLA_MACVLAN_MODE).
@@ -319,7 +318,7 @@ enum NetlinkCodec {
             }
         }
         let lowerUp = ifi.ifi_flags & LinkFlag.lowerUp != 0
-        // Prefer IFF_LOWER_UP; operstate UNKNOWN (no carrier reporting) counts as carrier like iproute2 does.
+        // IFF_LOWER_UP is the driver's carrier; operstate UP covers stacked devices that report only that.
         let carrier = lowerUp || operState == OperState.up
         return LinkInfo(index: ifi.ifi_index, name: name, mac: mac, isAdminUp: ifi.ifi_flags & LinkFlag.up != 0,
                         hasCarrier: carrier, mtu: mtu, kind: kind,

@@ -1,5 +1,6 @@
 // Request/ack rtnetlink socket: address and link queries and changes, through libmnl.
 import CLibmnl
+import CVIPDShim
 import Glibc
 import VRRP
 
@@ -51,17 +52,18 @@ public final class RouteNetlink {
     private var receiveBuffer: [UInt8]
 
     public init() throws(NetlinkError) {
-        guard let nl = mnl_socket_open(NETLINK_ROUTE) else {
+        // libmnl returns a pointer, not -1, so this one call can't use `syscall`.
+        guard let nl = mnl_socket_open2(NETLINK_ROUTE, vipd_sock_cloexec) else {
             throw .system(SystemError(operation: "socket(AF_NETLINK)", errno: Glibc.errno))
         }
-        guard mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
-            let code = Glibc.errno
+        do throws(SystemError) {
+            try syscall("bind(AF_NETLINK)") { mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) }
+            // Errors only echo the failing message's header, not the whole request.
+            try setSocketOption(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, Int32(1), "setsockopt(NETLINK_CAP_ACK)")
+        } catch {
             mnl_socket_close(nl)
-            throw .system(SystemError(operation: "bind(AF_NETLINK)", errno: code))
+            throw .system(error)
         }
-        // Extended acks are not parsed; ask the kernel for capped errors (no echo of our request).
-        var one: Int32 = 1
-        _ = mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
         socket = nl
         portID = mnl_socket_get_portid(nl)
         // A time-derived start keeps sequences of successive sockets apart (as libmnl's examples do).
@@ -214,23 +216,22 @@ public final class RouteNetlink {
         }
         let isDump = flags & NLM_F_DUMP == NLM_F_DUMP
         let wantsAck = flags & NLM_F_ACK != 0
-        let sent = message.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
-        if sent < 0 {
-            let code = Glibc.errno
-            throw code == EPERM || code == EACCES
-                ? .permissionDenied(operation: operation, capability: .netAdmin)
-                : .system(SystemError(operation: "sendto(netlink): \(operation)", errno: code))
+        do throws(SystemError) {
+            try syscall("sendto(netlink): \(operation)", needs: .netAdmin) {
+                message.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+            }
+        } catch {
+            throw error.isPermissionDenied ? .permissionDenied(operation: operation, capability: .netAdmin) : .system(error)
         }
         var replies: [RouteMessage] = []
         while true {
-            var received: Int
-            repeat {
-                received = receiveBuffer.withUnsafeMutableBytes {
-                    mnl_socket_recvfrom(socket, $0.baseAddress, $0.count)
+            let received: Int
+            do throws(SystemError) {
+                received = try syscall("recvfrom(netlink): \(operation)") {
+                    receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
                 }
-            } while received < 0 && Glibc.errno == EINTR
-            if received < 0 {
-                throw .system(SystemError(operation: "recvfrom(netlink): \(operation)", errno: Glibc.errno))
+            } catch {
+                throw .system(error)
             }
             let messages = receiveBuffer.withUnsafeBytes {
                 NetlinkCodec.split(UnsafeRawBufferPointer(rebasing: $0.prefix(received)))

@@ -201,7 +201,8 @@ public final class VRRPSocket {
 
     // MARK: receiving
 
-    /// Reads every queued packet (never blocks). Malformed IPv4 headers are skipped.
+    /// Reads queued packets, at most `limit` (never blocks); with more queued the descriptor stays
+    /// readable, so a level-triggered poll comes back. Malformed IPv4 headers are skipped.
     public func readPackets(limit: Int = 256) throws(SystemError) -> [ReceivedPacket] {
         var packets: [ReceivedPacket] = []
         while packets.count < limit, let packet = try receiveOne() {
