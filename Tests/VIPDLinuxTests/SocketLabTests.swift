@@ -49,6 +49,19 @@ extension NamespaceLab {
         #expect(packet["destination"] as? String == expectedDestination)
     }
 
+    /// Packets whose source the owner declared its own are flagged, others not.
+    @Test func flagsPacketsFromOwnAddresses() throws {
+        try LabGate.requireRoot(); try requireProbe()
+        let lab = Lab(); defer { lab.cleanup() }
+        let (a, b) = try Self.pair(lab)
+        let receiver = try lab.background(b, ["vrrp-recv", "--ifname", "eth0", "--family", "4", "--count", "1",
+                                              "--timeout-ms", "8000", "--self", "192.0.2.1"])
+        try #require(receiver.waitFor { $0["ready"] as? Bool == true }, "receiver did not start")
+        try lab.probe(a, ["vrrp-send", "--ifname", "eth0", "--family", "4", "--hex", "3101640100640000c0000264"])
+        try #require(receiver.waitFor { $0["payload"] != nil }, "nothing received")
+        #expect(receiver.objects.first { $0["payload"] != nil }?["fromSelf"] as? Bool == true)
+    }
+
     /// A packet sent with a TTL/hop limit below 255 (by python3, not by us) is reported with its
     /// real value, so the daemon can drop it (RFC 9568 §7.1).
     @Test(arguments: ["4", "6"])
