@@ -115,18 +115,25 @@ final class BackgroundProcess {
     let process = Process()
     let outputPath: String
 
+    let errorPath: String
+
     init(_ command: [String], outputPath: String) throws {
         self.outputPath = outputPath
+        errorPath = outputPath + ".err"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
         process.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        process.standardError = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
         try process.run()
     }
 
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
     var objects: [[String: Any]] {
-        jsonLines((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+        jsonLines(output)
     }
 
     /// Waits (bounded) for a line for which `match` holds.
@@ -141,6 +148,7 @@ final class BackgroundProcess {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: outputPath)
+        try? FileManager.default.removeItem(atPath: errorPath)
     }
 }
 
@@ -188,7 +196,12 @@ final class Lab {
     }
 
     func background(_ ns: String, _ arguments: [String]) throws -> BackgroundProcess {
-        let p = try BackgroundProcess(["ip", "netns", "exec", ns, probePath] + arguments,
+        try backgroundCommand(ns, [probePath] + arguments)
+    }
+
+    /// Any command in `ns`, in the background; stopped by `cleanup()`.
+    func backgroundCommand(_ ns: String, _ command: [String]) throws -> BackgroundProcess {
+        let p = try BackgroundProcess(["ip", "netns", "exec", ns] + command,
                                       outputPath: NSTemporaryDirectory() + "\(tag)-\(processes.count).out")
         processes.append(p)
         return p

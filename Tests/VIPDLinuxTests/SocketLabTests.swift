@@ -49,6 +49,37 @@ extension NamespaceLab {
         #expect(packet["destination"] as? String == expectedDestination)
     }
 
+    /// With a VMAC, adverts go out of the VMAC so their source MAC is the virtual one (RFC 9568 §7.3),
+    /// still from the parent's primary IPv4 / the parent's link-local copied onto the VMAC (nodad),
+    /// as keepalived does.
+    @Test(arguments: ["4", "6"])
+    func advertFromVirtualMAC(family: String) throws {
+        try LabGate.requireRoot(); try requireProbe()
+        let lab = Lab(); defer { lab.cleanup() }
+        let (a, b) = try Self.pair(lab)
+        let vrid = family == "4" ? "51" : "52"
+        try lab.probe(a, ["macvlan-create", "--parent", "eth0", "--vrid", vrid, "--family", family])
+        let source: String
+        if family == "4" {
+            source = "192.0.2.1"
+        } else {
+            source = try Self.linkLocal(a)
+            try lab.probe(a, ["addr-add", "--ifname", "vrrp.\(vrid)", "--prefix", source + "/64"])
+        }
+        let capture = try lab.backgroundCommand(b, ["tcpdump", "-i", "eth0", "-n", "-e", "-l", "-c", "1", "ip proto 112 or ip6 proto 112"])
+        let listening = waitUntil(timeout: 5) { capture.errorOutput.contains("listening on") }
+        try #require(listening, "tcpdump did not start")
+        let receiver = try lab.background(b, ["vrrp-recv", "--ifname", "eth0", "--family", family, "--count", "1", "--timeout-ms", "8000"])
+        try #require(receiver.waitFor { $0["ready"] as? Bool == true }, "receiver did not start")
+        try lab.probe(a, ["vrrp-send", "--ifname", "vrrp.\(vrid)", "--family", family, "--source", source,
+                          "--hex", "31\(String(UInt8(vrid)!, radix: 16))640100640000"])
+        try #require(receiver.waitFor { $0["payload"] != nil }, "nothing received")
+        #expect(receiver.objects.first { $0["payload"] != nil }?["source"] as? String == source)
+        let mac = family == "4" ? "00:00:5e:00:01:33 > 01:00:5e:00:00:12" : "00:00:5e:00:02:34 > 33:33:00:00:00:12"
+        let captured = waitUntil(timeout: 5) { capture.output.contains(mac) }
+        #expect(captured, "captured: \(capture.output)")
+    }
+
     /// Packets whose source the owner declared its own are flagged, others not.
     @Test func flagsPacketsFromOwnAddresses() throws {
         try LabGate.requireRoot(); try requireProbe()
