@@ -101,13 +101,13 @@ public final class RouteNetlink {
     }
 
     public func links() throws(NetlinkError) -> [LinkInfo] {
-        try request("dump links", NetlinkCodec.linkDump(sequence: nextSequence()))
+        try dump("dump links") { NetlinkCodec.linkDump(sequence: $0) }
             .compactMap { if case .newLink(let l) = $0 { l } else { nil } }
     }
 
     /// All addresses, or those of one interface.
     public func addresses(interfaceIndex: Int32? = nil) throws(NetlinkError) -> [InterfaceAddress] {
-        try request("dump addresses", NetlinkCodec.addressDump(sequence: nextSequence()))
+        try dump("dump addresses") { NetlinkCodec.addressDump(sequence: $0) }
             .compactMap { if case .newAddress(let a) = $0 { a } else { nil } }
             .filter { interfaceIndex == nil || $0.interfaceIndex == interfaceIndex }
     }
@@ -210,6 +210,21 @@ public final class RouteNetlink {
     /// or the single reply of a non-dump get. Replies with another sequence or port id are skipped
     /// (stale answers of an earlier, failed request); a kernel error becomes `NetlinkError`.
     private func request(_ operation: String, _ message: [UInt8]) throws(NetlinkError) -> [RouteMessage] {
+        try exchange(operation, message).replies
+    }
+
+    /// A dump, repeated (with a new sequence number) while the kernel flags it NLM_F_DUMP_INTR: the
+    /// table changed mid-dump, so the result may mix old and new state.
+    private func dump(_ operation: String, _ build: (UInt32) -> [UInt8]) throws(NetlinkError) -> [RouteMessage] {
+        let attempts = 5
+        for _ in 1..<attempts {
+            let result = try exchange(operation, build(nextSequence()))
+            if !result.interrupted { return result.replies }
+        }
+        return try exchange(operation, build(nextSequence())).replies
+    }
+
+    private func exchange(_ operation: String, _ message: [UInt8]) throws(NetlinkError) -> (replies: [RouteMessage], interrupted: Bool) {
         let (sequence, flags) = message.withUnsafeBytes { raw in
             let nlh = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self).pointee
             return (nlh.nlmsg_seq, Int32(nlh.nlmsg_flags))
@@ -224,6 +239,7 @@ public final class RouteNetlink {
             throw error.isPermissionDenied ? .permissionDenied(operation: operation, capability: .netAdmin) : .system(error)
         }
         var replies: [RouteMessage] = []
+        var interrupted = false
         while true {
             let received: Int
             do throws(SystemError) {
@@ -237,21 +253,22 @@ public final class RouteNetlink {
                 NetlinkCodec.split(UnsafeRawBufferPointer(rebasing: $0.prefix(received)))
             }
             for bytes in messages {
-                let (seqOK, portOK) = bytes.withUnsafeBytes { raw in
+                let (seqOK, portOK, replyFlags) = bytes.withUnsafeBytes { raw in
                     let nlh = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
-                    return (mnl_nlmsg_seq_ok(nlh, sequence), mnl_nlmsg_portid_ok(nlh, portID))
+                    return (mnl_nlmsg_seq_ok(nlh, sequence), mnl_nlmsg_portid_ok(nlh, portID), Int32(nlh.pointee.nlmsg_flags))
                 }
                 guard seqOK && portOK else { continue }
+                if replyFlags & NLM_F_DUMP_INTR != 0 { interrupted = true }
                 let parsed = NetlinkCodec.parse(bytes)
                 switch parsed {
                 case .error(let errno, _):
                     if errno != 0 { throw NetlinkError.from(errno: errno, operation: operation) }
-                    return replies
+                    return (replies, interrupted)
                 case .done:
-                    return replies
+                    return (replies, interrupted)
                 default:
                     replies.append(parsed)
-                    if !isDump && !wantsAck { return replies }
+                    if !isDump && !wantsAck { return (replies, interrupted) }
                 }
             }
         }
