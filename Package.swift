@@ -56,6 +56,7 @@ let package = Package(
 
         // Golden/ holds captured packets read via #filePath, not bundled resources.
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"], exclude: ["Golden"]),
+        .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VRRP"]),
         .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability"]),
         .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VRRP"]),

@@ -36,6 +36,7 @@ public final class LinkMonitor {
     /// Subscribes, then takes the initial snapshot (subscribing first means no change can fall between
     /// the dump and the subscription). `receiveBufferSize` sets SO_RCVBUF (tests use a tiny one).
     public init(receiveBufferSize: Int32? = nil) throws(NetlinkError) {
+        // libmnl returns a pointer, not -1, so this one call can't use `syscall`.
         guard let nl = mnl_socket_open2(NETLINK_ROUTE, socketFlagsNonBlockingCloseOnExec) else {
             throw .system(SystemError(operation: "socket(AF_NETLINK)", errno: Glibc.errno))
         }
@@ -45,14 +46,10 @@ public final class LinkMonitor {
             if let receiveBufferSize {
                 try setSocketOption(fd, SOL_SOCKET, SO_RCVBUF, receiveBufferSize, "setsockopt(SO_RCVBUF)")
             }
-            guard mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
-                throw SystemError(operation: "bind(AF_NETLINK)", errno: Glibc.errno)
-            }
+            try syscall("bind(AF_NETLINK)") { mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) }
             for group in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR] {
-                var g = Int32(group.rawValue)
-                guard mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &g, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
-                    throw SystemError(operation: "setsockopt(NETLINK_ADD_MEMBERSHIP)", errno: Glibc.errno)
-                }
+                try setSocketOption(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, Int32(group.rawValue),
+                                    "setsockopt(NETLINK_ADD_MEMBERSHIP)")
             }
         } catch {
             mnl_socket_close(nl)
@@ -83,20 +80,17 @@ public final class LinkMonitor {
     public func readEvents() throws(NetlinkError) -> [LinkEvent] {
         var events: [LinkEvent] = []
         while true {
-            let received = receiveBuffer.withUnsafeMutableBytes {
-                mnl_socket_recvfrom(socket, $0.baseAddress, $0.count)
-            }
-            if received < 0 {
-                let code = Glibc.errno
-                switch code {
-                case EINTR: continue
-                case EAGAIN, EWOULDBLOCK: return events
-                case ENOBUFS:
-                    events += try resynchronize()
-                    continue
-                default:
-                    throw .system(SystemError(operation: "recvfrom(netlink monitor)", errno: code))
-                }
+            let received: Int
+            do throws(SystemError) {
+                guard let n = try nonBlockingSyscall("recvfrom(netlink monitor)", {
+                    receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+                }) else { return events }
+                received = n
+            } catch where error.errno == ENOBUFS {
+                events += try resynchronize()
+                continue
+            } catch {
+                throw .system(error)
             }
             let messages = receiveBuffer.withUnsafeBytes {
                 NetlinkCodec.split(UnsafeRawBufferPointer(rebasing: $0.prefix(received)))
@@ -120,7 +114,6 @@ public final class LinkMonitor {
                 || old.name != link.name || old.mac != link.mac
             return changed ? [.linkChanged(link)] : []
         case .deleteLink(let link):
-            // A RTM_DELLINK with family AF_BRIDGE reports a bridge port leaving, not the link going away.
             guard let old = links.removeValue(forKey: link.index) else { return [] }
             var events: [LinkEvent] = []
             for (key, address) in addressTable where key.index == link.index {
@@ -145,11 +138,17 @@ public final class LinkMonitor {
     /// After ENOBUFS the queue holds an arbitrary subset of changes; drop it, dump, and diff.
     private func resynchronize() throws(NetlinkError) -> [LinkEvent] {
         resynchronizations += 1
-        while true {
-            let received = receiveBuffer.withUnsafeMutableBytes {
-                mnl_socket_recvfrom(socket, $0.baseAddress, $0.count)
+        var draining = true
+        while draining {
+            do throws(SystemError) {
+                draining = try nonBlockingSyscall("recvfrom(netlink monitor)", {
+                    receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+                }) != nil
+            } catch where error.errno == ENOBUFS {
+                continue  // overrun reported again while draining: keep draining
+            } catch {
+                throw .system(error)
             }
-            if received < 0 && Glibc.errno != EINTR && Glibc.errno != ENOBUFS { break }
         }
         let freshLinks = Dictionary(try requests.links().map { ($0.index, $0) }, uniquingKeysWith: { $1 })
         let freshAddresses = Dictionary(try requests.addresses().map {

@@ -13,7 +13,6 @@ enum LinkFlag {
 /// RFC 2863 operational states as rtnetlink reports them in IFLA_OPERSTATE.
 enum OperState {
     static let up: UInt8 = 6       // IF_OPER_UP
-    static let unknown: UInt8 = 0  // IF_OPER_UNKNOWN: drivers without carrier reporting (lo, some tun)
 }
 
 /// A macvlan's forwarding mode (IFLA_MACVLAN_MODE).
@@ -184,8 +183,16 @@ enum NetlinkCodec {
             mnl_attr_put_u32(nlh, UInt16(IFLA_MACVLAN_MODE), mode.kernelValue)
             mnl_attr_nest_end(nlh, data)
             mnl_attr_nest_end(nlh, info)
-            // No automatic link-local: it would be derived from the virtual MAC and so be identical on
-            // every router of the VRID, failing DAD (keepalived also sets addrgenmode none).
+        }
+    }
+
+    /// Turns off automatic IPv6 link-local generation (IFLA_INET6_ADDR_GEN_MODE none). For a VMAC the
+    /// address would derive from the virtual MAC and be identical on every router of the VRID, failing
+    /// DAD (keepalived sets addrgenmode none too). The kernel refuses IFLA_AF_SPEC in the create
+    /// request (EAFNOSUPPORT), so this is a separate RTM_NEWLINK, sent before the link goes up.
+    static func disableAddressGeneration(index: Int32, sequence: UInt32) -> [UInt8] {
+        message(type: UInt16(RTM_NEWLINK), flags: NLM_F_REQUEST | NLM_F_ACK, sequence: sequence) { nlh in
+            putIfinfo(nlh, index: index)
             let afSpec = mnl_attr_nest_start(nlh, UInt16(IFLA_AF_SPEC))
             let inet6 = mnl_attr_nest_start(nlh, UInt16(AF_INET6))
             mnl_attr_put_u8(nlh, UInt16(IFLA_INET6_ADDR_GEN_MODE), UInt8(IN6_ADDR_GEN_MODE_NONE.rawValue))
@@ -273,7 +280,9 @@ enum NetlinkCodec {
             case NLMSG_DONE:
                 return .done
             case Int32(RTM_NEWLINK), Int32(RTM_DELLINK):
-                guard let link = parseLink(nlh) else { return .other(type: type) }
+                // AF_BRIDGE link messages describe bridge *ports* (a port leaving sends RTM_DELLINK
+                // while the interface lives on); only AF_UNSPEC ones describe interfaces.
+                guard isInterfaceFamily(nlh), let link = parseLink(nlh) else { return .other(type: type) }
                 return Int32(type) == Int32(RTM_NEWLINK) ? .newLink(link) : .deleteLink(link)
             case Int32(RTM_NEWADDR), Int32(RTM_DELADDR):
                 guard let address = parseAddress(nlh) else { return .other(type: type) }
@@ -282,6 +291,11 @@ enum NetlinkCodec {
                 return .other(type: type)
             }
         }
+    }
+
+    static func isInterfaceFamily(_ nlh: UnsafePointer<nlmsghdr>) -> Bool {
+        guard Int(nlh.pointee.nlmsg_len) >= Int(mnl_nlmsg_size(0)) + MemoryLayout<ifinfomsg>.size else { return false }
+        return Int32(mnl_nlmsg_get_payload(nlh)!.assumingMemoryBound(to: ifinfomsg.self).pointee.ifi_family) != AF_BRIDGE
     }
 
     static func parseLink(_ nlh: UnsafePointer<nlmsghdr>) -> LinkInfo? {
@@ -304,7 +318,7 @@ enum NetlinkCodec {
             }
         }
         let lowerUp = ifi.ifi_flags & LinkFlag.lowerUp != 0
-        // Prefer IFF_LOWER_UP; operstate UNKNOWN (no carrier reporting) counts as carrier like iproute2 does.
+        // IFF_LOWER_UP is the driver's carrier; operstate UP covers stacked devices that report only that.
         let carrier = lowerUp || operState == OperState.up
         return LinkInfo(index: ifi.ifi_index, name: name, mac: mac, isAdminUp: ifi.ifi_flags & LinkFlag.up != 0,
                         hasCarrier: carrier, mtu: mtu, kind: kind,

@@ -1,5 +1,6 @@
 // Request/ack rtnetlink socket: address and link queries and changes, through libmnl.
 import CLibmnl
+import CVIPDShim
 import Glibc
 import VRRP
 
@@ -51,17 +52,18 @@ public final class RouteNetlink {
     private var receiveBuffer: [UInt8]
 
     public init() throws(NetlinkError) {
-        guard let nl = mnl_socket_open(NETLINK_ROUTE) else {
+        // libmnl returns a pointer, not -1, so this one call can't use `syscall`.
+        guard let nl = mnl_socket_open2(NETLINK_ROUTE, vipd_sock_cloexec) else {
             throw .system(SystemError(operation: "socket(AF_NETLINK)", errno: Glibc.errno))
         }
-        guard mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
-            let code = Glibc.errno
+        do throws(SystemError) {
+            try syscall("bind(AF_NETLINK)") { mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) }
+            // Errors only echo the failing message's header, not the whole request.
+            try setSocketOption(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, Int32(1), "setsockopt(NETLINK_CAP_ACK)")
+        } catch {
             mnl_socket_close(nl)
-            throw .system(SystemError(operation: "bind(AF_NETLINK)", errno: code))
+            throw .system(error)
         }
-        // Extended acks are not parsed; ask the kernel for capped errors (no echo of our request).
-        var one: Int32 = 1
-        _ = mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
         socket = nl
         portID = mnl_socket_get_portid(nl)
         // A time-derived start keeps sequences of successive sockets apart (as libmnl's examples do).
@@ -99,13 +101,13 @@ public final class RouteNetlink {
     }
 
     public func links() throws(NetlinkError) -> [LinkInfo] {
-        try request("dump links", NetlinkCodec.linkDump(sequence: nextSequence()))
+        try dump("dump links") { NetlinkCodec.linkDump(sequence: $0) }
             .compactMap { if case .newLink(let l) = $0 { l } else { nil } }
     }
 
     /// All addresses, or those of one interface.
     public func addresses(interfaceIndex: Int32? = nil) throws(NetlinkError) -> [InterfaceAddress] {
-        try request("dump addresses", NetlinkCodec.addressDump(sequence: nextSequence()))
+        try dump("dump addresses") { NetlinkCodec.addressDump(sequence: $0) }
             .compactMap { if case .newAddress(let a) = $0 { a } else { nil } }
             .filter { interfaceIndex == nil || $0.interfaceIndex == interfaceIndex }
     }
@@ -156,8 +158,9 @@ public final class RouteNetlink {
         }
     }
 
-    /// Creates a macvlan on `parentIndex` with the given MAC; returns the new interface's index.
-    /// The link starts down; call `setLink(index:up:)`.
+    /// Creates a macvlan on `parentIndex` with the given MAC, without automatic IPv6 link-local
+    /// (addrgenmode none); returns the new interface's index. The link starts down; call
+    /// `setLink(index:up:)`.
     public func createMacvlan(name: String, parentIndex: Int32, mac: [UInt8], mode: MacvlanMode) throws(NetlinkError) -> Int32 {
         let operation = "create macvlan \(name) on #\(parentIndex)"
         do throws(NetlinkError) {
@@ -168,7 +171,15 @@ public final class RouteNetlink {
         } catch .kernel(_, let errno) where errno == ENODEV {
             throw .noSuchInterfaceIndex(parentIndex)
         }
-        return try interface(named: name).index
+        let index = try interface(named: name).index
+        do throws(NetlinkError) {
+            _ = try request("set addrgenmode none on \(name)",
+                            NetlinkCodec.disableAddressGeneration(index: index, sequence: nextSequence()))
+        } catch {
+            try? deleteLink(index: index)
+            throw error
+        }
+        return index
     }
 
     public func deleteLink(index: Int32) throws(NetlinkError) {
@@ -199,49 +210,65 @@ public final class RouteNetlink {
     /// or the single reply of a non-dump get. Replies with another sequence or port id are skipped
     /// (stale answers of an earlier, failed request); a kernel error becomes `NetlinkError`.
     private func request(_ operation: String, _ message: [UInt8]) throws(NetlinkError) -> [RouteMessage] {
+        try exchange(operation, message).replies
+    }
+
+    /// A dump, repeated (with a new sequence number) while the kernel flags it NLM_F_DUMP_INTR: the
+    /// table changed mid-dump, so the result may mix old and new state.
+    private func dump(_ operation: String, _ build: (UInt32) -> [UInt8]) throws(NetlinkError) -> [RouteMessage] {
+        let attempts = 5
+        for _ in 1..<attempts {
+            let result = try exchange(operation, build(nextSequence()))
+            if !result.interrupted { return result.replies }
+        }
+        return try exchange(operation, build(nextSequence())).replies
+    }
+
+    private func exchange(_ operation: String, _ message: [UInt8]) throws(NetlinkError) -> (replies: [RouteMessage], interrupted: Bool) {
         let (sequence, flags) = message.withUnsafeBytes { raw in
             let nlh = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self).pointee
             return (nlh.nlmsg_seq, Int32(nlh.nlmsg_flags))
         }
         let isDump = flags & NLM_F_DUMP == NLM_F_DUMP
         let wantsAck = flags & NLM_F_ACK != 0
-        let sent = message.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
-        if sent < 0 {
-            let code = Glibc.errno
-            throw code == EPERM || code == EACCES
-                ? .permissionDenied(operation: operation, capability: .netAdmin)
-                : .system(SystemError(operation: "sendto(netlink): \(operation)", errno: code))
+        do throws(SystemError) {
+            try syscall("sendto(netlink): \(operation)", needs: .netAdmin) {
+                message.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+            }
+        } catch {
+            throw error.isPermissionDenied ? .permissionDenied(operation: operation, capability: .netAdmin) : .system(error)
         }
         var replies: [RouteMessage] = []
+        var interrupted = false
         while true {
-            var received: Int
-            repeat {
-                received = receiveBuffer.withUnsafeMutableBytes {
-                    mnl_socket_recvfrom(socket, $0.baseAddress, $0.count)
+            let received: Int
+            do throws(SystemError) {
+                received = try syscall("recvfrom(netlink): \(operation)") {
+                    receiveBuffer.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
                 }
-            } while received < 0 && Glibc.errno == EINTR
-            if received < 0 {
-                throw .system(SystemError(operation: "recvfrom(netlink): \(operation)", errno: Glibc.errno))
+            } catch {
+                throw .system(error)
             }
             let messages = receiveBuffer.withUnsafeBytes {
                 NetlinkCodec.split(UnsafeRawBufferPointer(rebasing: $0.prefix(received)))
             }
             for bytes in messages {
-                let (seqOK, portOK) = bytes.withUnsafeBytes { raw in
+                let (seqOK, portOK, replyFlags) = bytes.withUnsafeBytes { raw in
                     let nlh = raw.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
-                    return (mnl_nlmsg_seq_ok(nlh, sequence), mnl_nlmsg_portid_ok(nlh, portID))
+                    return (mnl_nlmsg_seq_ok(nlh, sequence), mnl_nlmsg_portid_ok(nlh, portID), Int32(nlh.pointee.nlmsg_flags))
                 }
                 guard seqOK && portOK else { continue }
+                if replyFlags & NLM_F_DUMP_INTR != 0 { interrupted = true }
                 let parsed = NetlinkCodec.parse(bytes)
                 switch parsed {
                 case .error(let errno, _):
                     if errno != 0 { throw NetlinkError.from(errno: errno, operation: operation) }
-                    return replies
+                    return (replies, interrupted)
                 case .done:
-                    return replies
+                    return (replies, interrupted)
                 default:
                     replies.append(parsed)
-                    if !isDump && !wantsAck { return replies }
+                    if !isDump && !wantsAck { return (replies, interrupted) }
                 }
             }
         }

@@ -4,9 +4,10 @@ import Glibc
 
 /// A Linux capability an operation needs; used to turn EPERM/EACCES into advice.
 public enum Capability: String, Hashable, Sendable {
-    /// Raw IP sockets (VRRP is IP protocol 112) and AF_PACKET sockets (GARP/NA).
+    /// Raw IP sockets (VRRP is IP protocol 112), AF_PACKET sockets (GARP/NA), SO_BINDTODEVICE
+    /// before Linux 5.7.
     case netRaw = "CAP_NET_RAW"
-    /// Netlink changes (addresses, links), SO_BINDTODEVICE, writes under /proc/sys/net.
+    /// Netlink changes (addresses, links), writes under /proc/sys/net.
     case netAdmin = "CAP_NET_ADMIN"
 }
 

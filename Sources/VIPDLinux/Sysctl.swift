@@ -70,3 +70,23 @@ extension String {
         return String(s)
     }
 }
+
+extension Sysctl {
+    /// Writes each setting and returns the values they replaced, for restoring on exit
+    /// (`apply(returned)`). Stops at the first failure, after restoring what it already changed.
+    @discardableResult
+    public static func apply(_ settings: [SysctlSetting]) throws(SystemError) -> [SysctlSetting] {
+        var previous: [SysctlSetting] = []
+        for setting in settings {
+            do throws(SystemError) {
+                let old = try read(setting.components)
+                if old != setting.value { try write(setting.components, setting.value) }
+                previous.append(SysctlSetting(setting.components, old, reason: "restore"))
+            } catch {
+                for p in previous.reversed() { try? write(p.components, p.value) }
+                throw error
+            }
+        }
+        return previous
+    }
+}

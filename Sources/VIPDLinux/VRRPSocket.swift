@@ -66,8 +66,8 @@ public final class VRRPSocket {
     private let controlBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
 
     /// Opens and configures the socket: bound to the interface, joined to the VRRP group, TTL/hop
-    /// limit 255, no loopback of our own multicast. Needs CAP_NET_RAW (and CAP_NET_ADMIN for
-    /// SO_BINDTODEVICE on kernels before 5.7).
+    /// limit 255, no loopback of our own multicast. Needs CAP_NET_RAW (raw socket; SO_BINDTODEVICE
+    /// also checked CAP_NET_RAW before Linux 5.7).
     public init(family: AddressFamily, interfaceName: String, interfaceIndex: Int32, source: IPAddress) throws(SystemError) {
         precondition(source.family == family, "source address family must match the socket family")
         self.family = family
@@ -103,7 +103,7 @@ public final class VRRPSocket {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
         defer { buffer.deallocate() }
         buffer.copyBytes(from: bytes)
-        try syscall("setsockopt(SO_BINDTODEVICE, \(name))", needs: .netAdmin) {
+        try syscall("setsockopt(SO_BINDTODEVICE, \(name))", needs: .netRaw) {
             setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, buffer.baseAddress, socklen_t(buffer.count))
         }
     }
@@ -201,7 +201,8 @@ public final class VRRPSocket {
 
     // MARK: receiving
 
-    /// Reads every queued packet (never blocks). Malformed IPv4 headers are skipped.
+    /// Reads queued packets, at most `limit` (never blocks); with more queued the descriptor stays
+    /// readable, so a level-triggered poll comes back. Malformed IPv4 headers are skipped.
     public func readPackets(limit: Int = 256) throws(SystemError) -> [ReceivedPacket] {
         var packets: [ReceivedPacket] = []
         while packets.count < limit, let packet = try receiveOne() {

@@ -90,7 +90,7 @@ struct Arguments {
         while let a = it.next() {
             if a.hasPrefix("--") {
                 let name = String(a.dropFirst(2))
-                if ["router", "self"].contains(name) { flags.insert(name) } else { options[name] = it.next() ?? "" }
+                if ["router"].contains(name) { flags.insert(name) } else { options[name] = it.next() ?? "" }
             } else { positional.append(a) }
         }
     }
@@ -178,9 +178,12 @@ func run(_ command: String, _ args: Arguments) throws {
         try nl.setLink(index: index, up: true)
         var applied: [JSON] = []
         if args.options["sysctls"] == "yes" {
-            for setting in VirtualMAC.sysctlSettings(parent: parent.name, vmac: name, family: family) {
-                try Sysctl.write(setting.components, setting.value)
-                applied.append(.string("\(setting.key)=\(try Sysctl.read(setting.components))"))
+            let settings = VirtualMAC.sysctlSettings(parent: parent.name, vmac: name, family: family)
+            let previous = try Sysctl.apply(settings)
+            for setting in settings { applied.append(.string("\(setting.key)=\(try Sysctl.read(setting.components))")) }
+            if args.options["restore"] == "yes" {
+                try Sysctl.apply(previous)
+                for setting in previous { applied.append(.string("restored \(setting.key)=\(try Sysctl.read(setting.components))")) }
             }
         }
         emit([("link", linkJSON(try nl.interface(index: index))), ("sysctls", .array(applied))])
@@ -219,6 +222,11 @@ func run(_ command: String, _ args: Arguments) throws {
             source = .v6(a)
         }
         let socket = try VRRPSocket(family: family, interfaceName: link.name, interfaceIndex: link.index, source: source)
+        // --self ADDR: treat ADDR as one of ours (as the daemon does for its own sources and VIPs).
+        if let text = args.options["self"] {
+            guard let own = IPAddress(text) else { throw UsageError(message: "bad --self") }
+            socket.localAddresses.insert(own)
+        }
         emit([("ready", .bool(true))])
         let wanted = try args.int("count", default: 1)
         let deadline = monotonicMilliseconds() + Int64(try args.int("timeout-ms", default: 5000))

@@ -1,0 +1,149 @@
+import CLibmnl
+import Glibc
+import Testing
+@testable import VIPDLinux
+import VRRP
+
+@Suite struct NetlinkCodecTests {
+    @Test(arguments: [("192.0.2.100/24", "eth0:vip" as String?), ("2001:db8::100/64", nil)])
+    func addressMessageRoundTrip(prefixText: String, label: String?) throws {
+        let prefix = try #require(AddressPrefix(prefixText))
+        let message = NetlinkCodec.address(add: true, prefix: prefix, interfaceIndex: 7, label: label, sequence: 42)
+        guard case .newAddress(let parsed) = NetlinkCodec.parse(message) else {
+            Issue.record("not parsed as RTM_NEWADDR"); return
+        }
+        #expect(parsed.prefix == prefix)
+        #expect(parsed.interfaceIndex == 7)
+        #expect(parsed.label == label)
+        // IPv6 VIPs carry IFA_F_NODAD so they are usable at once.
+        #expect((parsed.flags & UInt32(IFA_F_NODAD) != 0) == (prefix.family == .ipv6))
+        #expect(NetlinkCodec.split(message.withUnsafeBytes { $0 }).count == 1)
+    }
+
+    @Test func deleteAddressHasNoCreateFlags() throws {
+        let prefix = try #require(AddressPrefix("198.51.100.9/32"))
+        let message = NetlinkCodec.address(add: false, prefix: prefix, interfaceIndex: 3, label: nil, sequence: 1)
+        guard case .deleteAddress(let parsed) = NetlinkCodec.parse(message) else { Issue.record("not RTM_DELADDR"); return }
+        #expect(parsed.prefix == prefix)
+        let flags = message.withUnsafeBytes { $0.load(fromByteOffset: 6, as: UInt16.self) }
+        #expect(Int32(flags) & NLM_F_CREATE == 0)
+        #expect(Int32(flags) & NLM_F_ACK != 0)
+    }
+
+    @Test func macvlanMessageRoundTrip() {
+        let mac = VirtualMAC.address(vrid: 51, family: .ipv4)
+        let message = NetlinkCodec.newMacvlan(name: "vrrp.51", parentIndex: 4, mac: mac, mode: .private, sequence: 9)
+        guard case .newLink(let link) = NetlinkCodec.parse(message) else { Issue.record("not RTM_NEWLINK"); return }
+        #expect(link.name == "vrrp.51")
+        #expect(link.mac == mac)
+        #expect(link.kind == "macvlan")
+        #expect(link.parentIndex == 4)
+    }
+
+    @Test func bridgePortMessagesAreNotInterfaceChanges() {
+        let message = NetlinkCodec.message(type: UInt16(RTM_DELLINK), flags: 0, sequence: 0) {
+            NetlinkCodec.putIfinfo($0, family: AF_BRIDGE, index: 4)
+        }
+        #expect(NetlinkCodec.parse(message) == .other(type: UInt16(RTM_DELLINK)))
+        let plain = NetlinkCodec.message(type: UInt16(RTM_DELLINK), flags: 0, sequence: 0) { NetlinkCodec.putIfinfo($0, index: 4) }
+        guard case .deleteLink(let link) = NetlinkCodec.parse(plain) else { Issue.record("not RTM_DELLINK"); return }
+        #expect(link.index == 4)
+    }
+
+    @Test func setLinkCarriesUpFlagAndChangeMask() {
+        let message = NetlinkCodec.setLink(index: 5, up: true, sequence: 3)
+        guard case .newLink(let link) = NetlinkCodec.parse(message) else { Issue.record("not RTM_NEWLINK"); return }
+        #expect(link.index == 5)
+        #expect(link.isAdminUp)
+    }
+
+    @Test func errorMessagesCarryErrno() {
+        // NLMSG_ERROR with error = -EEXIST, as the kernel answers a duplicate RTM_NEWADDR.
+        let message = NetlinkCodec.message(type: UInt16(NLMSG_ERROR), flags: 0, sequence: 77) { nlh in
+            let err = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<nlmsgerr>.size)!.assumingMemoryBound(to: nlmsgerr.self)
+            err.pointee.error = -EEXIST
+        }
+        #expect(NetlinkCodec.parse(message) == .error(errno: EEXIST, sequence: 77))
+    }
+
+    @Test func splitsConcatenatedMessages() {
+        let a = NetlinkCodec.linkDump(sequence: 1), b = NetlinkCodec.getLink(sequence: 2, name: "eth0")
+        let both = a + b
+        let parts = both.withUnsafeBytes { NetlinkCodec.split($0) }
+        #expect(parts == [a, b])
+    }
+
+    @Test func errnoMapping() {
+        #expect(NetlinkError.from(errno: EPERM, operation: "x") == .permissionDenied(operation: "x", capability: .netAdmin))
+        #expect(NetlinkError.from(errno: EINVAL, operation: "x") == .kernel(operation: "x", errno: EINVAL))
+        #expect(NetlinkError.permissionDenied(operation: "add address", capability: .netAdmin).description.contains("needs CAP_NET_ADMIN"))
+    }
+}
+
+@Suite struct SystemErrorTests {
+    @Test func permissionErrorsNameTheCapability() {
+        let e = SystemError(operation: "socket(AF_PACKET)", errno: EPERM, capability: .netRaw)
+        #expect(e.description.contains("needs CAP_NET_RAW"))
+        #expect(e.isPermissionDenied)
+        let other = SystemError(operation: "bind", errno: EADDRINUSE, capability: .netRaw)
+        #expect(!other.description.contains("CAP_"))
+        #expect(other.description.hasPrefix("bind:"))
+    }
+
+    @Test func wrapperRetriesEINTRAndThrowsOthers() throws {
+        var calls = 0
+        let value = try syscall("test") { () -> Int32 in
+            calls += 1
+            if calls < 3 { errno = EINTR; return -1 }
+            return 9
+        }
+        #expect(value == 9 && calls == 3)
+        #expect(throws: SystemError(operation: "bind", errno: EACCES, capability: .netAdmin)) {
+            try syscall("bind", needs: .netAdmin) { () -> Int32 in errno = EACCES; return -1 }
+        }
+        #expect(try nonBlockingSyscall("recv") { () -> Int in errno = EAGAIN; return -1 } == nil)
+    }
+}
+
+@Suite struct IPv4HeaderTests {
+    @Test func parsesTTLAndAddresses() throws {
+        var packet: [UInt8] = [0x45, 0, 0, 28, 0, 0, 0, 0, 7, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18]
+        packet += [0x21, 1, 100, 1, 0, 1, 0, 0]
+        let h = try #require(IPv4HeaderFields(packet))
+        #expect(h.ttl == 7)
+        #expect(h.protocolNumber == 112)
+        #expect(h.source == IPv4Address(192, 0, 2, 1))
+        #expect(h.destination == .vrrpMulticast)
+        #expect(Array(packet[h.headerLength..<h.totalLength]) == [0x21, 1, 100, 1, 0, 1, 0, 0])
+    }
+
+    @Test(arguments: [[UInt8](repeating: 0x45, count: 10), [0x65] + [UInt8](repeating: 0, count: 19),
+                      [0x44] + [UInt8](repeating: 0, count: 19)])
+    func rejectsMalformed(_ packet: [UInt8]) {
+        #expect(IPv4HeaderFields(packet) == nil)
+    }
+}
+
+@Suite struct MonitorDiffTests {
+    static func link(_ i: Int32, up: Bool = true, carrier: Bool = true) -> LinkInfo {
+        LinkInfo(index: i, name: "if\(i)", mac: [2, 0, 0, 0, 0, UInt8(i)], isAdminUp: up, hasCarrier: carrier, mtu: 1500)
+    }
+
+    @Test func diffReportsOnlyChanges() {
+        let old: [Int32: LinkInfo] = [1: Self.link(1), 2: Self.link(2), 3: Self.link(3)]
+        let new: [Int32: LinkInfo] = [1: Self.link(1), 2: Self.link(2, carrier: false), 4: Self.link(4)]
+        #expect(LinkMonitor.diff(oldLinks: old, newLinks: new) ==
+                [.linkRemoved(index: 3, name: "if3"), .linkChanged(Self.link(2, carrier: false)), .linkAppeared(Self.link(4))])
+        #expect(LinkMonitor.diff(oldLinks: old, newLinks: old).isEmpty)
+    }
+}
+
+@Suite struct VirtualMACSettingsTests {
+    @Test func ipv4SettingsMatchKeepalived() {
+        let keys = VirtualMAC.sysctlSettings(parent: "eth0", vmac: "vrrp.51", family: .ipv4).map { "\($0.key)=\($0.value)" }
+        #expect(keys == ["net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_filter=1",
+                         "net.ipv4.conf.vrrp.51.arp_ignore=1", "net.ipv4.conf.vrrp.51.accept_local=1",
+                         "net.ipv4.conf.vrrp.51.rp_filter=0", "net.ipv6.conf.vrrp.51.disable_ipv6=1"])
+        #expect(Sysctl.path(["net", "ipv4", "conf", "vrrp.51", "rp_filter"]) == "/proc/sys/net/ipv4/conf/vrrp.51/rp_filter")
+    }
+}
