@@ -26,7 +26,7 @@ let package = Package(
         .systemLibrary(name: "CLibmnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         // Functions for the C macros/inline helpers Swift cannot import (NLMSG_*, CMSG_*, ...).
         .target(name: "CVIPDShim"),
-        .target(name: "VIPDLinux", dependencies: ["VRRP", "CLibmnl", "CVIPDShim"]),
+        .target(name: "VIPDLinux", dependencies: ["VRRP", "CLibmnl", "CVIPDShim"], exclude: ["README.md"]),
 
         // Metrics (Prometheus), the /metrics HTTP endpoint, systemd notify and the journald-friendly
         // log handler. Called from the daemon's event-loop thread; never blocks it.

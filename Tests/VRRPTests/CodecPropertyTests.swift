@@ -159,7 +159,9 @@ private func expectedForm(_ g: Generated, length: Int) -> ChecksumForm {
                 case 0: if !message.isEmpty { message[rng.int(0...(message.count - 1))] = rng.byte() }
                 case 1: message.removeLast(rng.int(0...min(message.count, 20)))
                 case 2: message += (0..<rng.int(1...20)).map { _ in rng.byte() }
-                case 3: if message.count > 3 { message[3] = rng.byte() }
+                // Count 0 one time in five: a uniform byte hit 0 so rarely (1/256) that some seeds
+                // never produced a no_addresses rejection and the coverage check below flaked.
+                case 3: if message.count > 3 { message[3] = rng.chance(20) ? 0 : rng.byte() }
                 case 4: if message.count > 5 { message[4] = rng.byte(); message[5] = rng.byte() }
                 default: if message.count > 0 { message[0] = rng.byte() }
                 }
