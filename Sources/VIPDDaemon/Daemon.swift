@@ -48,6 +48,8 @@ public final class Daemon {
     var scriptTrackers: [String: [ScriptTracker]] = [:]
     /// Macvlans we created, by name, so we delete only our own.
     var createdMacvlans: [String: Int32] = [:]
+    /// Sysctl values we changed for virtual MACs, as they were before.
+    var restoreSysctls: [SysctlSetting] = []
     var interfaceDrops: [String: [String: Int]] = [:]
     let startedAt: Instant
     var stopping = false
@@ -174,6 +176,10 @@ public final class Daemon {
             }
         }
         createdMacvlans.removeAll()
+        for setting in restoreSysctls.reversed() {
+            try? Sysctl.write(setting.components, setting.value)
+        }
+        restoreSysctls.removeAll()
         control?.shutdown()
         metricsServer?.stop()
         loop.stop()
@@ -272,10 +278,15 @@ public final class Daemon {
             return existing.index
         }
         do {
+            let family: AddressFamily = mac == VirtualMAC.address(vrid: mac[5], family: .ipv4) ? .ipv4 : .ipv6
             let index = try netlink.createMacvlan(name: name, parentIndex: parent.index, mac: mac, mode: .private)
             createdMacvlans[name] = index
-            for setting in VirtualMAC.sysctlSettings(parent: parent.name, vmac: name, family: mac[4] == 0x01 ? .ipv4 : .ipv6) {
-                try Sysctl.write(setting.components, setting.value)
+            // Previous values come back on exit (the parent's matter; the macvlan's go with it).
+            restoreSysctls += try Sysctl.apply(VirtualMAC.sysctlSettings(parent: parent.name, vmac: name, family: family))
+            if family == .ipv6, let linkLocal = try netlink.linkLocalIPv6(interfaceIndex: parent.index) {
+                // Adverts and NAs leave through the macvlan with the parent's link-local as source
+                // (keepalived does the same); the kernel generates none for it (addrgenmode none).
+                try netlink.addAddress(AddressPrefix(address: .v6(linkLocal), prefixLength: 64), interfaceIndex: index)
             }
             try netlink.setLink(index: index, up: true)
             return index
@@ -284,13 +295,15 @@ public final class Daemon {
         }
     }
 
+    /// The router's VRRP socket: on its interface, or on its macvlan with a virtual MAC, so that
+    /// advertisements carry the virtual MAC as source (RFC 9568 §7.3) and switches keep learning it.
     func openSocket(for runtime: RouterRuntime, source: IPAddress) throws {
-        let key = SocketKey(interfaceIndex: runtime.interfaceIndex, family: runtime.key.family, source: source)
+        let key = SocketKey(interfaceIndex: runtime.addressInterfaceIndex, family: runtime.key.family, source: source)
         runtime.socketKey = key
         defer { reindexRouters() }
         guard sockets[key] == nil else { return }
         do {
-            let socket = try VRRPSocket(family: key.family, interfaceName: runtime.interfaceName,
+            let socket = try VRRPSocket(family: key.family, interfaceName: runtime.addressInterfaceName,
                                         interfaceIndex: key.interfaceIndex, source: source)
             sockets[key] = socket
             try loop.watch(fd: socket.fileDescriptor) { [weak self] in self?.readPackets(key) }
@@ -545,6 +558,7 @@ public final class Daemon {
         interfaceNames.removeAll(keepingCapacity: true)
         for runtime in routers {
             interfaceNames[runtime.interfaceIndex] = runtime.interfaceName
+            interfaceNames[runtime.addressInterfaceIndex] = runtime.addressInterfaceName
             guard let socket = runtime.socketKey else { continue }
             routerIndex[RouterLookupKey(interfaceIndex: socket.interfaceIndex, family: runtime.key.family,
                                         vrid: runtime.instance.vrid)] = runtime

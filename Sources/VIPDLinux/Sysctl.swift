@@ -51,6 +51,12 @@ extension VirtualMAC {
                           reason: "the parent must not answer ARP for the VIP (configured on the VMAC) with its own MAC"),
             SysctlSetting(["net", "ipv4", "conf", parent, "arp_filter"], "1",
                           reason: "answer ARP only on the interface the kernel would route the reply out of"),
+            // Not set by keepalived 2.2.7 (vipd's addition): replies from the VIP leave through the
+            // parent (its subnet route comes first), and an ARP request the parent sends for them
+            // would carry sender IP = VIP with the parent's MAC, teaching neighbours the wrong MAC
+            // for the VIP. 2 = use the parent's own address in its ARP requests.
+            SysctlSetting(["net", "ipv4", "conf", parent, "arp_announce"], "2",
+                          reason: "ARP requests from the parent must not announce the VIP with the parent's MAC"),
             SysctlSetting(["net", "ipv4", "conf", vmac, "arp_ignore"], "1",
                           reason: "the VMAC answers ARP only for its own addresses (the VIPs)"),
             SysctlSetting(["net", "ipv4", "conf", vmac, "accept_local"], "1",

@@ -139,9 +139,11 @@ import VRRP
 }
 
 @Suite struct VirtualMACSettingsTests {
-    @Test func ipv4SettingsMatchKeepalived() {
+    /// keepalived 2.2.7's settings, plus arp_announce=2 on the parent (vipd's addition: see Sysctl.swift).
+    @Test func ipv4SettingsMatchKeepalivedPlusArpAnnounce() {
         let keys = VirtualMAC.sysctlSettings(parent: "eth0", vmac: "vrrp.51", family: .ipv4).map { "\($0.key)=\($0.value)" }
         #expect(keys == ["net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_filter=1",
+                         "net.ipv4.conf.eth0.arp_announce=2",
                          "net.ipv4.conf.vrrp.51.arp_ignore=1", "net.ipv4.conf.vrrp.51.accept_local=1",
                          "net.ipv4.conf.vrrp.51.rp_filter=0", "net.ipv6.conf.vrrp.51.disable_ipv6=1"])
         #expect(Sysctl.path(["net", "ipv4", "conf", "vrrp.51", "rp_filter"]) == "/proc/sys/net/ipv4/conf/vrrp.51/rp_filter")
