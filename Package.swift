@@ -11,6 +11,9 @@ let package = Package(
         // Pure protocol core: codec + state machine. No I/O, no clock, no Glibc.
         .target(name: "VRRP"),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
+        // Deterministic simulation of many Routers on a virtual LAN (test support only).
+        .target(name: "Simulation", dependencies: ["VRRP"], path: "Tests/Simulation"),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "VRRP"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -192,8 +192,12 @@ public struct Router: Sendable {
             currentMasterPriority = advert.priority
             masterStopped = true
             lowerMasterSeenAt = nil
-            masterDownTimer = now + ProtocolTimers.skewTime(priority: effectivePriority, masterAdvertInterval: masterAdvertInterval,
-                                                             version: config.version)
+            // A releasing vipd Master repeats priority 0 every interval; at low priority Skew_Time is
+            // almost an interval, so re-setting the timer on each repeat would postpone the takeover
+            // forever. Never move an armed timer later.
+            let skewDeadline = now + ProtocolTimers.skewTime(priority: effectivePriority, masterAdvertInterval: masterAdvertInterval,
+                                                              version: config.version)
+            masterDownTimer = min(masterDownTimer ?? skewDeadline, skewDeadline)
             return []
         }
         // The owner always preempts (RFC 9568 §6.1, Preempt_Mode); a handover hold never does.
