@@ -4,8 +4,9 @@
 // and an event queue drive everything; a seeded PRNG decides the configuration, packet loss, delay
 // and jitter (reordering follows), duplicates, partitions (symmetric, one-way, splits), crashes
 // (addresses stay on the interface until the node restarts and cleans up, like a real crash),
-// restarts, tracking priority changes, link and tracked faults, shutdowns, planned handovers and
-// operator approvals for manual takeover. Each node has its own clock origin and timer latency.
+// per-sender ordering (FIFO per sender→receiver like a LAN segment; lifted in some chaos phases),
+// restarts, tracking priority changes, reloads, link and tracked faults, shutdowns, planned
+// handovers and operator approvals for manual takeover. Each node has its own clock origin and timer latency.
 //
 // A run alternates chaos phases with calm phases (network healed, lossless, no faults). Invariants:
 //  (A) every step: a live node's interface holds the addresses iff its Router holds them, and only
@@ -142,6 +143,10 @@ public struct Simulation {
     var baseDelay: Int64 = 0
     var jitter: Int64 = 0
     var maxDelay: Int64 = 0
+    /// Packets from one sender reach one receiver in order, as on a real LAN segment. Chaos phases
+    /// sometimes lift this to stress the state machines with stale packets.
+    var fifo = true
+    var lastDelivery: [[Int64]] = []
 
     // Phases.
     var phase = 0
@@ -222,16 +227,22 @@ public struct Simulation {
             nodes[n].routers[v] = Router(config: nodes[n].configs[v])
         }
         blocked = Array(repeating: Array(repeating: false, count: nodeCount), count: nodeCount)
+        lastDelivery = blocked.map { $0.map { _ in 0 } }
         setNetworkQuality(calm: true)
 
         // Windows. Settle: a release timeout plus two Master_Down_Intervals of the slowest Backup,
         // the longest preempt delay, operator approval, release delay and network delay, with margin.
-        let slowestDown = ProtocolTimers.masterDownInterval(priority: 1, masterAdvertInterval: AdvertInterval(centiseconds: UInt16(maxInterval / 10_000_000)),
-                                                            version: .v3).nanoseconds
-        let v2Down = vrs.contains { $0.version == .v2 } ? 3 * maxInterval + 1_000_000_000 : 0
+        // Bound on convergence after calm begins: the slowest Backup's Master_Down_Interval (which
+        // is also a releasing Master's timeout), then preempt delay, operator approval, release
+        // delay, a few intervals for adverts to cross, and network delay.
+        let slowestDown = vrs.map {
+            ProtocolTimers.masterDownInterval(priority: 1, masterAdvertInterval: $0.interval, version: $0.version).nanoseconds
+        }.max()!
+        let delayBound = 2 + max(1, minInterval / 10) + max(1, minInterval / 3)
         approvalDelayMax = 2 * maxInterval
-        settleWindow = 3 * max(slowestDown, v2Down) + 3 * maxInterval + approvalDelayMax + 2 * maxInterval
-            + 2 * maxInterval + 10 * maxDelay
+        let preemptDelayMax = 3 * maxInterval, releaseDelayMax = 2 * maxInterval
+        settleWindow = slowestDown + preemptDelayMax + approvalDelayMax + releaseDelayMax + 4 * maxInterval
+            + 10 * delayBound + 2 * min(1_000_000, minInterval / 20)
         checkWindow = 5 * maxInterval
         rounds = random.int(1...3)
 
@@ -260,6 +271,7 @@ public struct Simulation {
         baseDelay = random.int64(0...max(1, minInterval / 10))
         jitter = random.int64(0...max(1, minInterval / 3))
         maxDelay = max(maxDelay, baseDelay + jitter)
+        fifo = calm || random.chance(0.5)
     }
 
     // MARK: Running
@@ -397,8 +409,10 @@ public struct Simulation {
             if sabotage == .dropAllAdvertisements || random.chance(lossRate) { continue }
             let copies = random.chance(duplicateRate) ? 2 : 1
             for _ in 0..<copies {
-                let delay = baseDelay + random.int64(0...max(0, jitter))
-                queue.push(.deliver(node: to, vr: v, advert: advert, source: config.primaryAddress, sender: n), at: now + delay)
+                var at = now + baseDelay + random.int64(0...max(0, jitter))
+                if fifo { at = max(at, lastDelivery[n][to]) }
+                lastDelivery[n][to] = max(lastDelivery[n][to], at)
+                queue.push(.deliver(node: to, vr: v, advert: advert, source: config.primaryAddress, sender: n), at: at)
             }
         }
     }
@@ -496,7 +510,7 @@ public struct Simulation {
             later(.healPartitions, within: 10 * maxInterval)
         case 12..<20:
             setNetworkQuality(calm: false)
-            record(.note("network: loss \(lossRate) dup \(duplicateRate) delay \(baseDelay)+\(jitter) ns"))
+            record(.note("network: loss \(lossRate) dup \(duplicateRate) delay \(baseDelay)+\(jitter) ns fifo \(fifo)"))
         case 20..<27:
             guard nodes[n].alive else { return }
             crash(n)
@@ -528,6 +542,19 @@ public struct Simulation {
             guard nodes[n].alive else { return }
             record(.note("node\(n) vr\(v) cancel handover"))
             try feed(n, v, .cancelHandover)
+        case 86..<92:
+            // A reload: new priority (never a new owner), preempt and takeover mode.
+            var config = nodes[n].configs[v]
+            config.priority = UInt8(random.pick([50, 100, 150, 200, 254, random.int(1...254)]))
+            config.preempt = random.chance(0.75)
+            config.takeover = random.chance(0.1) ? .manual : .auto
+            nodes[n].configs[v] = config
+            record(.note("node\(n) vr\(v) reload: prio \(config.priority)\(config.preempt ? "" : " nopreempt") \(config.takeover)"))
+            if nodes[n].alive {
+                let before = nodes[n].routers[v].state
+                let actions = nodes[n].routers[v].reconfigure(config, now: local(n))
+                try perform(actions, n, v, stateBefore: before)
+            }
         default:
             break
         }
