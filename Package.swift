@@ -12,7 +12,7 @@ let package = Package(
         .target(name: "VRRP"),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
         // Deterministic simulation of many Routers on a virtual LAN (test support only).
-        .target(name: "Simulation", dependencies: ["VRRP"], path: "Tests/Simulation"),
+        .target(name: "Simulation", dependencies: ["VRRP"], path: "Tests/Simulation", exclude: ["README.md"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "VRRP"]),
     ],
     swiftLanguageModes: [.v6]

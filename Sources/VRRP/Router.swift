@@ -17,6 +17,10 @@
 // - A Master that hears a lower-priority advertisement re-announces its addresses besides
 //   advertising at once (RFC 9568 §6.4.3 only advertises), so ARP caches poisoned during a split
 //   brain are corrected when it heals.
+// - A Backup hearing priority 0 sets Master_Down_Timer to Skew_Time only if that is earlier than
+//   the armed timer (RFC 9568 §6.4.2 always sets it): a releasing vipd Master repeats priority 0
+//   every interval, and at low priorities Skew_Time is nearly an interval, so re-arming on every
+//   repeat would postpone the takeover indefinitely (found by the simulator).
 // - Fault is not an RFC state (keepalived's FAULT). Graceful release (shutdown, handover) keeps the
 //   addresses until the new Master is heard, where RFC 9568 §6.4.3 removes them right after the
 //   priority-0 advertisement.
