@@ -75,7 +75,11 @@ public struct Simulation {
         var vrid: UInt8
         var version: VRRPVersion
         var family: AddressFamily
+        /// The shortest interval a node may be configured with.
         var interval: AdvertInterval
+        /// The longest: v3 nodes may differ (Backups learn the Master's interval, RFC 9568 §6.4.2);
+        /// v2 nodes must agree (RFC 3768 §7.1).
+        var longestInterval: AdvertInterval
         var authentication: Authentication
     }
 
@@ -187,12 +191,13 @@ public struct Simulation {
             let interval = version == .v2 ? AdvertInterval(seconds: UInt8(random.int(1...3)))
                                           : AdvertInterval(centiseconds: UInt16(min(4095, baseCs * random.int(1...3))))
             let auth: Authentication = version == .v2 && random.chance(0.5) ? .password("sim\(index)") : .none
+            let longest = version == .v3 && random.chance(0.5)
+                ? AdvertInterval(centiseconds: min(4095, interval.centiseconds * 2)) : interval
             vrs.append(VirtualRouterSetup(vrid: UInt8(index + 1) * 17, version: version, family: family,
-                                          interval: interval, authentication: auth))
+                                          interval: interval, longestInterval: longest, authentication: auth))
         }
-        let intervals = vrs.map { $0.interval.microseconds * 1_000 }
-        minInterval = intervals.min()!
-        maxInterval = intervals.max()!
+        minInterval = vrs.map { $0.interval.microseconds * 1_000 }.min()!
+        maxInterval = vrs.map { $0.longestInterval.microseconds * 1_000 }.max()!
 
         for n in 0..<nodeCount {
             var configs: [RouterConfig] = []
@@ -206,7 +211,7 @@ public struct Simulation {
                 let preemptDelay: Duration = random.chance(0.7) ? .zero
                     : .nanoseconds(random.int64(0...(3 * setup.interval.microseconds * 1_000)))
                 configs.append(RouterConfig(
-                    version: setup.version, vrid: setup.vrid, priority: priority, advertInterval: setup.interval,
+                    version: setup.version, vrid: setup.vrid, priority: priority, advertInterval: intervalFor(setup),
                     primaryAddress: primary, addresses: [vip], preempt: random.chance(0.75), preemptDelay: preemptDelay,
                     authentication: setup.authentication, takeover: random.chance(0.1) ? .manual : .auto,
                     handoverReleaseDelay: .nanoseconds(random.int64(0...(2 * setup.interval.microseconds * 1_000)))))
@@ -236,7 +241,7 @@ public struct Simulation {
         // is also a releasing Master's timeout), then preempt delay, operator approval, release
         // delay, a few intervals for adverts to cross, and network delay.
         let slowestDown = vrs.map {
-            ProtocolTimers.masterDownInterval(priority: 1, masterAdvertInterval: $0.interval, version: $0.version).nanoseconds
+            ProtocolTimers.masterDownInterval(priority: 1, masterAdvertInterval: $0.longestInterval, version: $0.version).nanoseconds
         }.max()!
         let delayBound = 2 + max(1, minInterval / 10) + max(1, minInterval / 3)
         approvalDelayMax = 2 * maxInterval
@@ -248,11 +253,12 @@ public struct Simulation {
 
         for (v, setup) in vrs.enumerated() {
             setupLines.append("vr\(v): vrid \(setup.vrid) \(setup.version) \(setup.family) interval \(setup.interval)"
+                              + (setup.longestInterval == setup.interval ? "" : "...\(setup.longestInterval)")
                               + (setup.authentication == .none ? "" : " auth"))
         }
         for (n, node) in nodes.enumerated() {
             let routers = node.configs.enumerated().map { v, c in
-                "vr\(v)[prio \(c.priority)\(c.preempt ? "" : " nopreempt")\(c.preemptDelay == .zero ? "" : " delay \(c.preemptDelay.milliseconds)ms")\(c.takeover == .manual ? " manual" : "") release \(c.handoverReleaseDelay.milliseconds)ms]"
+                "vr\(v)[prio \(c.priority) every \(c.advertInterval)\(c.preempt ? "" : " nopreempt")\(c.preemptDelay == .zero ? "" : " delay \(c.preemptDelay.milliseconds)ms")\(c.takeover == .manual ? " manual" : "") release \(c.handoverReleaseDelay.milliseconds)ms]"
             }
             setupLines.append("node\(n) \(node.primary4): " + routers.joined(separator: " "))
         }
@@ -261,6 +267,10 @@ public struct Simulation {
         for n in 0..<nodeCount { queue.push(.startNode(n), at: random.int64(0...(2 * maxInterval))) }
         queue.push(.chaos, at: random.int64(0...maxInterval))
         queue.push(.calmStart, at: chaosLength())
+    }
+
+    mutating func intervalFor(_ setup: VirtualRouterSetup) -> AdvertInterval {
+        AdvertInterval(centiseconds: UInt16(random.int(Int(setup.interval.centiseconds)...Int(setup.longestInterval.centiseconds))))
     }
 
     mutating func chaosLength() -> Int64 { now + random.int64((5 * maxInterval)...(40 * maxInterval)) }
@@ -548,8 +558,9 @@ public struct Simulation {
             config.priority = UInt8(random.pick([50, 100, 150, 200, 254, random.int(1...254)]))
             config.preempt = random.chance(0.75)
             config.takeover = random.chance(0.1) ? .manual : .auto
+            config.advertInterval = intervalFor(vrs[v])
             nodes[n].configs[v] = config
-            record(.note("node\(n) vr\(v) reload: prio \(config.priority)\(config.preempt ? "" : " nopreempt") \(config.takeover)"))
+            record(.note("node\(n) vr\(v) reload: prio \(config.priority)\(config.preempt ? "" : " nopreempt") \(config.takeover) interval \(config.advertInterval)"))
             if nodes[n].alive {
                 let before = nodes[n].routers[v].state
                 let actions = nodes[n].routers[v].reconfigure(config, now: local(n))
