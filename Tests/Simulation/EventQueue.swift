@@ -14,9 +14,6 @@ struct EventQueue<Payload> {
     private var heap: [Entry] = []
     private var nextSequence: UInt64 = 0
 
-    var isEmpty: Bool { heap.isEmpty }
-    var count: Int { heap.count }
-
     mutating func push(_ payload: Payload, at time: Int64) {
         heap.append(Entry(time: time, sequence: nextSequence, payload: payload))
         nextSequence += 1

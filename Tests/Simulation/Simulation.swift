@@ -85,7 +85,6 @@ public struct Simulation {
 
     struct Node {
         var primary4: IPAddress
-        var primary6: IPAddress
         var alive = true
         var linkUp = true
         var incarnation = 0
@@ -218,7 +217,6 @@ public struct Simulation {
             }
             nodes.append(Node(
                 primary4: .v4(IPv4Address(192, 0, 2, UInt8(10 + n))),
-                primary6: .v6(IPv6Address(high: 0xfe80_0000_0000_0000, low: UInt64(10 + n))),
                 clockOffset: random.int64(0...(1 << 40)),
                 timerLatencyMax: min(1_000_000, minInterval / 20),
                 configs: configs, routers: configs.map { Router(config: $0) },
