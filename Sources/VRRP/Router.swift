@@ -113,8 +113,12 @@ public struct Router: Sendable {
 
     /// The earliest pending timer, or nil when nothing is scheduled.
     public var nextDeadline: Instant? {
-        [adverTimer, masterDownTimer, release?.completeAt, release?.deadline, handoverHold ? handoverHoldUntil : nil]
-            .compactMap { $0 }.min()
+        var earliest: Instant?
+        for deadline in [adverTimer, masterDownTimer, release?.completeAt, release?.deadline,
+                         handoverHold ? handoverHoldUntil : nil] {
+            if let deadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        }
+        return earliest
     }
 
     /// Lowest priority a Backup can have (RFC 9568 §5.2.4: 1...254 for Backups).
