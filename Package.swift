@@ -54,6 +54,9 @@ let package = Package(
         // Internal tool the namespace tests run with `ip netns exec` (one JSON object per line).
         .executableTarget(name: "vipd-netprobe", dependencies: ["VIPDLinux", "VRRP"]),
 
+        // Deterministic multi-node simulation of the core (test support) and its seeds.
+        .target(name: "Simulation", dependencies: ["VRRP"], path: "Tests/Simulation", exclude: ["README.md"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "VRRP"]),
         // Golden/ holds captured packets read via #filePath, not bundled resources.
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"], exclude: ["Golden"]),
         .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VRRP"]),

@@ -17,6 +17,10 @@
 // - A Master that hears a lower-priority advertisement re-announces its addresses besides
 //   advertising at once (RFC 9568 §6.4.3 only advertises), so ARP caches poisoned during a split
 //   brain are corrected when it heals.
+// - A Backup hearing priority 0 sets Master_Down_Timer to Skew_Time only if that is earlier than
+//   the armed timer (RFC 9568 §6.4.2 always sets it): a releasing vipd Master repeats priority 0
+//   every interval, and at low priorities Skew_Time is nearly an interval, so re-arming on every
+//   repeat would postpone the takeover indefinitely (found by the simulator).
 // - Fault is not an RFC state (keepalived's FAULT). Graceful release (shutdown, handover) keeps the
 //   addresses until the new Master is heard, where RFC 9568 §6.4.3 removes them right after the
 //   priority-0 advertisement.
@@ -109,8 +113,12 @@ public struct Router: Sendable {
 
     /// The earliest pending timer, or nil when nothing is scheduled.
     public var nextDeadline: Instant? {
-        [adverTimer, masterDownTimer, release?.completeAt, release?.deadline, handoverHold ? handoverHoldUntil : nil]
-            .compactMap { $0 }.min()
+        var earliest: Instant?
+        for deadline in [adverTimer, masterDownTimer, release?.completeAt, release?.deadline,
+                         handoverHold ? handoverHoldUntil : nil] {
+            if let deadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        }
+        return earliest
     }
 
     /// Lowest priority a Backup can have (RFC 9568 §5.2.4: 1...254 for Backups).
@@ -192,8 +200,12 @@ public struct Router: Sendable {
             currentMasterPriority = advert.priority
             masterStopped = true
             lowerMasterSeenAt = nil
-            masterDownTimer = now + ProtocolTimers.skewTime(priority: effectivePriority, masterAdvertInterval: masterAdvertInterval,
-                                                             version: config.version)
+            // A releasing vipd Master repeats priority 0 every interval; at low priority Skew_Time is
+            // almost an interval, so re-setting the timer on each repeat would postpone the takeover
+            // forever. Never move an armed timer later.
+            let skewDeadline = now + ProtocolTimers.skewTime(priority: effectivePriority, masterAdvertInterval: masterAdvertInterval,
+                                                              version: config.version)
+            masterDownTimer = min(masterDownTimer ?? skewDeadline, skewDeadline)
             return []
         }
         // The owner always preempts (RFC 9568 §6.1, Preempt_Mode); a handover hold never does.

@@ -222,3 +222,20 @@ struct RouterElectionTests {
         #expect(router.nextDeadline == nil)
     }
 }
+
+@Suite("Router: regressions found by the simulator")
+struct RouterSimulatorRegressionTests {
+    @Test("RFC 9568 §6.4.2 + vipd release (sim seed 316): repeated priority-0 adverts never postpone the takeover")
+    func repeatedStopAdvertsDoNotPostpone() {
+        // Priority 1: Skew_Time (996 ms) is almost the 1 s interval at which the releasing Master repeats.
+        var router = Router.started(makeConfig(priority: 1))
+        let first = t0 + .seconds(1)
+        _ = router.receive(advert(0), from: addrHigh, at: first)
+        let deadline = first + micros(255 * 1_000_000 / 256)
+        #expect(router.nextDeadline == deadline)
+        _ = router.receive(advert(0), from: addrHigh, at: deadline + .milliseconds(-5))
+        #expect(router.nextDeadline == deadline)
+        #expect(router.handle(.timeout, now: deadline).last
+                == .stateChanged(from: .backup, to: .master, reason: .masterStopped))
+    }
+}
