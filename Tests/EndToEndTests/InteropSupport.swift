@@ -218,12 +218,13 @@ func keepalivedConfig(router: Int, _ instances: KeepalivedInstance...) -> String
 struct DissectedPacket {
     var source: String
     var version: Int
+    var vrid: Int
     var checksumStatus: String
     var expertMessages: String
     var malformed: Bool
 }
 
-/// Captures VRRP on the lab switch's bridge until `body` returns (bounded by `maxSeconds`).
+/// Starts capturing VRRP on the lab switch's bridge for `seconds` into `file` (tshark stops itself).
 func captureVRRP(_ lab: Lab, seconds: Int, file: String) -> Process? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
@@ -238,13 +239,14 @@ func captureVRRP(_ lab: Lab, seconds: Int, file: String) -> Process? {
 /// Dissects a capture; `preferences` are `-o name:value` settings.
 func dissectVRRP(_ file: String, preferences: [String] = []) -> [DissectedPacket] {
     let prefs = preferences.map { "-o \(shellQuote($0))" }.joined(separator: " ")
-    let fields = ["ip.src", "ipv6.src", "vrrp.version", "vrrp.checksum.status", "_ws.expert.message", "_ws.malformed"]
+    let fields = ["ip.src", "ipv6.src", "vrrp.version", "vrrp.virt_rtr_id", "vrrp.checksum.status", "_ws.expert.message",
+                  "_ws.malformed"]
     let out = shell("\(InteropEnvironment.tshark) -r \(file) \(prefs) -Y vrrp -T fields -E separator=/t -E occurrence=a "
-        + fields.map { "-e \($0)" }.joined(separator: " "), timeout: 30).output
+        + fields.map { "-e \($0)" }.joined(separator: " ") + " 2>/dev/null", timeout: 30).output
     return out.split(separator: "\n").compactMap { line in
         let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        guard f.count >= 6 else { return nil }
-        return DissectedPacket(source: f[0].isEmpty ? f[1] : f[0], version: Int(f[2]) ?? 0, checksumStatus: f[3],
-                               expertMessages: f[4], malformed: !f[5].isEmpty)
+        guard f.count >= 7 else { return nil }
+        return DissectedPacket(source: f[0].isEmpty ? f[1] : f[0], version: Int(f[2]) ?? 0, vrid: Int(f[3]) ?? 0,
+                               checksumStatus: f[4], expertMessages: f[5], malformed: !f[6].isEmpty)
     }
 }
