@@ -65,6 +65,14 @@ struct InteropScenario: Sendable, CustomStringConvertible {
     ]
 }
 
+extension InteropScenario {
+    /// Flavours for the timer-driven failover (one per wire format, not every interval).
+    static let timerFailover = all.filter {
+        ["VRRPv3 IPv4 multicast, 100 ms", "VRRPv3 IPv6, 100 ms", "VRRPv2 with auth_type PASS, 1 s",
+         "VRRPv3 IPv4 unicast, 100 ms", "VRRPv3 IPv4 unicast, keepalived old_unicast_checksum"].contains($0.name)
+    }
+}
+
 /// Lines in keepalived's log that mean it refused or distrusted a packet of vipd's.
 let keepalivedComplaints = ["Invalid", "invalid", "mismatch", "not present", "unexpected", "Expected", "not a unicast peer"]
 
@@ -132,6 +140,40 @@ struct InteropTests {
         #expect(waitUntil(10) { lab.state(1, "web", family: scenario.family) == vipdState && ka.state == kaState },
                 "after preemption: vipd \(String(describing: lab.state(1, "web", family: scenario.family))), keepalived \(String(describing: ka.state))\n\(context())")
 
+        #expect(allDrops(lab, 1).isEmpty, "vipd dropped keepalived's packets: \(allDrops(lab, 1))\n\(context())")
+        let fullLog = (try? String(contentsOfFile: ka.logPath, encoding: .utf8)) ?? ""
+        #expect(complaints(in: fullLog).isEmpty, "keepalived complained: \(complaints(in: fullLog))\n\(context())")
+    }
+
+    /// The Master is cut off with carrier up (bridge port blocked): only the peer's timers can see
+    /// it, so the Backup must have learned the other implementation's advert interval. It takes
+    /// over and the client reaches the VIP through it; when the link heals, the higher priority
+    /// keeps or takes back the VIP and the other returns to Backup.
+    @Test(arguments: InteropScenario.timerFailover, [true, false])
+    func blackholedMasterIsDetectedByTheOthersTimers(_ scenario: InteropScenario, vipdHigher: Bool) throws {
+        try #require(InteropEnvironment.hasKeepalived, "keepalived is not installed (scripts/deps)")
+        let lab = try Lab(routers: 2)
+        let ka = KeepalivedPeer(lab: lab, router: 2)
+        defer { ka.stop(); lab.teardown() }
+        try ka.start(config: keepalivedConfig(router: 2, scenario.keepalived(vipdHigher ? InteropScenario.low : InteropScenario.keepalivedHigh)))
+        try lab.start(1, config: config(scenario.vipd(vipdHigher ? InteropScenario.vipdHigh : InteropScenario.low)))
+        let (high, low) = vipdHigher ? (1, 2) : (2, 1)
+        let context = { "\(scenario), vipd \(vipdHigher ? "higher" : "lower")\n\(lab.logs())\n--- keepalived:\n\(String(ka.log.suffix(3000)))" }
+        let vipdIs = { (state: String) in lab.state(1, "web", family: scenario.family) == state }
+        let kaIs = { (state: String) in ka.state == state.uppercased() }
+        lab.expectSoleHolder(scenario.vip, high, within: 15)
+        #expect(waitUntil(10) { vipdHigher ? vipdIs("Master") && kaIs("Backup") : vipdIs("Backup") && kaIs("Master") }, "\(context())")
+
+        shell("ip netns exec \(lab.switchNS) bridge link set dev p\(high) state 0")
+        let lowBecameMaster = waitUntil(15) { vipdHigher ? kaIs("Master") : vipdIs("Master") }
+        #expect(lowBecameMaster, "the Backup did not detect the silent Master\n\(context())")
+        #expect(waitUntil(10) { lab.holders(scenario.vip).contains(low) && lab.ping(scenario.vip) },
+                "client cannot reach \(scenario.vip) through r\(low)\n\(context())")
+
+        shell("ip netns exec \(lab.switchNS) bridge link set dev p\(high) state 3")
+        lab.expectSoleHolder(scenario.vip, high, within: 15)
+        #expect(waitUntil(10) { vipdHigher ? vipdIs("Master") && kaIs("Backup") : vipdIs("Backup") && kaIs("Master") },
+                "after healing\n\(context())")
         #expect(allDrops(lab, 1).isEmpty, "vipd dropped keepalived's packets: \(allDrops(lab, 1))\n\(context())")
         let fullLog = (try? String(contentsOfFile: ka.logPath, encoding: .utf8)) ?? ""
         #expect(complaints(in: fullLog).isEmpty, "keepalived complained: \(complaints(in: fullLog))\n\(context())")
