@@ -547,6 +547,9 @@ public final class Daemon {
             perform(.dropped(.notAPeer), runtime)
             return
         }
+        if runtime.unicastPeers != nil, runtime.key.family == .ipv4, advert.version == .v3 {
+            followPeerChecksum(runtime, decoded.checksumForm, from: packet.source)
+        }
         runtime.counters.advertsReceived += 1
         metrics.advertReceived(instance: runtime.key.instance, family: runtime.key.family)
         feed(runtime, .advertisement(advert, source: packet.source))
@@ -563,6 +566,22 @@ public final class Daemon {
             routerIndex[RouterLookupKey(interfaceIndex: socket.interfaceIndex, family: runtime.key.family,
                                         vrid: runtime.instance.vrid)] = runtime
         }
+    }
+
+    /// A unicast v3/IPv4 peer's checksum form decides ours: keepalived with `old_unicast_checksum`
+    /// accepts only the group form, and one without it accepts both (and switches to the group
+    /// form when it sees it), so answering in the form we hear interoperates with both. The
+    /// message-only form (Cisco) says nothing about what the peer accepts and changes nothing.
+    func followPeerChecksum(_ runtime: RouterRuntime, _ form: ChecksumForm, from source: IPAddress) {
+        let group: Bool
+        switch form {
+        case .withGroupPseudoHeader: group = true
+        case .withPseudoHeader: group = false
+        case .withoutPseudoHeader: return
+        }
+        guard group != runtime.peersUseGroupChecksum else { return }
+        runtime.peersUseGroupChecksum = group
+        logger.notice("\(runtime.key): unicast peer \(source) uses the \(group ? "old (group address)" : "standard") VRRPv3 checksum; sending it too")
     }
 
     func countInterfaceDrop(_ interface: String, _ label: String) {

@@ -53,8 +53,15 @@ final class RouterRuntime {
         }
     }
 
+    /// Unicast VRRPv3 over IPv4: the peers put the group 224.0.0.18 in the checksum's pseudo-header
+    /// (keepalived < 1.3.6, or 2.2.7 with `old_unicast_checksum`, which then refuses any other form).
+    /// Learned from their adverts, as keepalived itself does, and followed when sending.
+    var peersUseGroupChecksum = false
+
     var checksumForm: ChecksumForm {
-        key.family == .ipv4 && instance.v3ChecksumAsV2 ? .withoutPseudoHeader : .withPseudoHeader
+        guard key.family == .ipv4 else { return .withPseudoHeader }
+        if instance.v3ChecksumAsV2 { return .withoutPseudoHeader }
+        return unicastPeers != nil && peersUseGroupChecksum ? .withGroupPseudoHeader : .withPseudoHeader
     }
 
     func advertisement(priority: UInt8) -> Advertisement {

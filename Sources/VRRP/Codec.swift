@@ -19,7 +19,8 @@
 //   5. `.badHopLimit`         context.hopLimit given and not 255 (RFC 9568 §7.1, RFC 3768 §7.1)
 //   6. `.noAddresses`         Count IPvX Addr of 0
 //   7. `.lengthMismatch`      length not exactly 8 + count × address length (+ 8 for v2)
-//   8. `.badChecksum`         no accepted checksum form verifies
+//   8. `.badChecksum`         no accepted checksum form verifies (v3/IPv4: with the pseudo-header,
+//                             without it, or, for unicast, with the group 224.0.0.18 in it)
 //   9. `.unsupportedAuthType` v2 Auth Type not 0 or 1 (after the checksum, so corruption reads as such)
 //  10. `.zeroVRID`            VRID 0
 //  11. `.zeroInterval`        Max Advertise Interval / Adver Int 0
@@ -44,8 +45,9 @@ public struct PacketContext: Hashable, Sendable {
 public struct DecodedAdvertisement: Hashable, Sendable {
     public var advertisement: Advertisement
     /// The form the sender used. Always `withoutPseudoHeader` for v2 and `withPseudoHeader` for
-    /// v3 over IPv6. For v3 over IPv4 the pseudo-header form is tried first, so in the rare case
-    /// where both verify (the pseudo-header sums to zero) this says `withPseudoHeader`.
+    /// v3 over IPv6. For v3 over IPv4 the pseudo-header form is tried first, then the message
+    /// alone, then (unicast only) `withGroupPseudoHeader`; in the rare case where two verify (a
+    /// pseudo-header sums to zero) this names the first.
     public var checksumForm: ChecksumForm
 
     public init(advertisement: Advertisement, checksumForm: ChecksumForm) {
@@ -136,6 +138,11 @@ public enum VRRPCodec {
             } else if verifies(bytes, form: .withoutPseudoHeader, source: context.source,
                                destination: context.destination) {
                 checksumForm = .withoutPseudoHeader
+            } else if context.destination != .v4(.vrrpMulticast),
+                      verifies(bytes, form: .withGroupPseudoHeader, source: context.source,
+                               destination: context.destination) {
+                // Unicast from keepalived < 1.3.6 or with `old_unicast_checksum`.
+                checksumForm = .withGroupPseudoHeader
             } else {
                 throw .badChecksum
             }
@@ -213,8 +220,9 @@ public enum VRRPCodec {
     /// Builds the VRRP message (the IP payload) for `ad`, sent from `source` to `destination`.
     ///
     /// The family is `source`'s. v3 over IPv4 uses `checksumForm` (default: with the pseudo-header,
-    /// like keepalived); v3 over IPv6 always includes the pseudo-header and v2 never does (the
-    /// parameter is ignored for them). See `normalizedForEncoding` for values the wire cannot carry.
+    /// like keepalived; `withGroupPseudoHeader` for keepalived's `old_unicast_checksum`); v3 over
+    /// IPv6 always includes the pseudo-header and v2 never does (the parameter is ignored for
+    /// them). See `normalizedForEncoding` for values the wire cannot carry.
     public static func encode(_ ad: Advertisement, source: IPAddress, destination: IPAddress,
                               checksumForm: ChecksumForm = .withPseudoHeader) -> [UInt8] {
         let family = source.family

@@ -11,6 +11,12 @@
 public enum ChecksumForm: Hashable, Sendable {
     case withPseudoHeader
     case withoutPseudoHeader
+    /// v3 over IPv4 only: the IPv4 pseudo-header with the VRRP group 224.0.0.18 as its destination,
+    /// whatever the packet's real destination. keepalived before 1.3.6 computed unicast adverts'
+    /// checksums this way; 2.2.7 still sends and expects it with `old_unicast_checksum`, and by
+    /// default switches to it when a unicast peer uses it. For multicast packets it is the same
+    /// as `withPseudoHeader`.
+    case withGroupPseudoHeader
 }
 
 /// A running ones' complement sum of 16-bit big-endian words (RFC 1071 §4.1).
@@ -76,13 +82,26 @@ extension VRRPCodec {
         }
     }
 
+    /// The sum of the pseudo-header `form` puts under the checksum (nothing for `withoutPseudoHeader`).
+    private static func startSum(form: ChecksumForm, source: IPAddress, destination: IPAddress,
+                                 length: Int) -> InternetChecksum {
+        var sum = InternetChecksum()
+        switch form {
+        case .withoutPseudoHeader:
+            break
+        case .withPseudoHeader:
+            addPseudoHeader(to: &sum, source: source, destination: destination, length: length)
+        case .withGroupPseudoHeader:
+            let group: IPAddress = source.family == .ipv4 ? .v4(.vrrpMulticast) : .v6(.vrrpMulticast)
+            addPseudoHeader(to: &sum, source: source, destination: group, length: length)
+        }
+        return sum
+    }
+
     /// The checksum field value for `message` (whose checksum field must be zero).
     static func checksum(of message: ArraySlice<UInt8>, form: ChecksumForm, source: IPAddress,
                          destination: IPAddress) -> UInt16 {
-        var sum = InternetChecksum()
-        if form == .withPseudoHeader {
-            addPseudoHeader(to: &sum, source: source, destination: destination, length: message.count)
-        }
+        var sum = startSum(form: form, source: source, destination: destination, length: message.count)
         sum.add(bytes: message)
         return sum.checksum
     }
@@ -90,10 +109,7 @@ extension VRRPCodec {
     /// Whether `message` (checksum field as received) verifies under `form`.
     static func verifies(_ message: ArraySlice<UInt8>, form: ChecksumForm, source: IPAddress,
                          destination: IPAddress) -> Bool {
-        var sum = InternetChecksum()
-        if form == .withPseudoHeader {
-            addPseudoHeader(to: &sum, source: source, destination: destination, length: message.count)
-        }
+        var sum = startSum(form: form, source: source, destination: destination, length: message.count)
         sum.add(bytes: message)
         return sum.verifies
     }

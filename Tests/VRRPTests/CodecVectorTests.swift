@@ -38,9 +38,11 @@ private let baseAdvertisement = Advertisement(version: .v3, vrid: 1, priority: 1
     }
 
     @Test func pseudoHeaderCoversTheDestination() {
-        // The pseudo-header form only verifies with the destination the sender used.
+        // The pseudo-header form only verifies with the destination the sender used (or, for
+        // unicast, the group 224.0.0.18: keepalived's old form, see CodecGroupChecksumTests).
         let unicast = PacketContext(source: v4Source, destination: ip("192.0.2.2"), hopLimit: nil)
-        #expect(throws: ParseError.badChecksum) { try VRRPCodec.decode(v3IPv4WithPseudo, context: unicast) }
+        let toOtherPeer = VRRPCodec.encode(baseAdvertisement, source: v4Source, destination: ip("192.0.2.3"))
+        #expect(throws: ParseError.badChecksum) { try VRRPCodec.decode(toOtherPeer, context: unicast) }
         // The message-only form does not depend on addresses at all.
         #expect((try? VRRPCodec.decode(v3IPv4WithoutPseudo, context: unicast))?.checksumForm == .withoutPseudoHeader)
     }
