@@ -237,7 +237,10 @@ public final class Daemon {
 
     func primaryAddress(for instance: InstanceConfig, family: AddressFamily, link: LinkInfo) throws -> IPAddress? {
         if let unicast = instance.unicast, unicast.source.family == family { return unicast.source }
-        let ours = Set(config.instances.flatMap { $0.addresses.map(\.address) })
+        // A VIP that may be released is no primary address. The address owner's own virtual
+        // addresses are real interface addresses (RFC 9568 §1, "IPvX Address Owner"), so they are.
+        let owned = instance.priority == ProtocolConstants.ownerPriority ? Set(instance.addresses.map(\.address)) : []
+        let ours = Set(config.instances.flatMap { $0.addresses.map(\.address) }).subtracting(owned)
         do {
             switch family {
             case .ipv4:
