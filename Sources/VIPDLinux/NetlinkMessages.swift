@@ -184,13 +184,9 @@ enum NetlinkCodec {
             mnl_attr_put_u32(nlh, UInt16(IFLA_MACVLAN_MODE), mode.kernelValue)
             mnl_attr_nest_end(nlh, data)
             mnl_attr_nest_end(nlh, info)
-            // No automatic link-local: it would be derived from the virtual MAC and so be identical on
-            // every router of the VRID, failing DAD (keepalived also sets addrgenmode none).
-            let afSpec = mnl_attr_nest_start(nlh, UInt16(IFLA_AF_SPEC))
-            let inet6 = mnl_attr_nest_start(nlh, UInt16(AF_INET6))
-            mnl_attr_put_u8(nlh, UInt16(IFLA_INET6_ADDR_GEN_MODE), UInt8(IN6_ADDR_GEN_MODE_NONE.rawValue))
-            mnl_attr_nest_end(nlh, inet6)
-            mnl_attr_nest_end(nlh, afSpec)
+            // No IFLA_AF_SPEC/IFLA_INET6_ADDR_GEN_MODE here: recent kernels refuse it on a link being
+            // created (EAFNOSUPPORT: no inet6 device yet). The mode is set by sysctl before the link
+            // goes up (VirtualMAC.sysctlSettings).
         }
     }
 

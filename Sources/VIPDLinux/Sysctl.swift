@@ -45,8 +45,14 @@ extension VirtualMAC {
     /// The settings keepalived 2.2.7 applies with `use_vmac` (observed in a namespace lab; see
     /// docs/linux-plane.md). An IPv6 VMAC needs none: it answers ND for its own addresses only.
     public static func sysctlSettings(parent: String, vmac: String, family: AddressFamily) -> [SysctlSetting] {
-        guard family == .ipv4 else { return [] }
+        // No automatic link-local: it would be derived from the virtual MAC and so be identical on
+        // every router of the VRID, failing DAD (keepalived sets addrgenmode none too). Set while
+        // the new link is still down, before any address is generated.
+        let addrGenNone = SysctlSetting(["net", "ipv6", "conf", vmac, "addr_gen_mode"], "1",
+                                        reason: "no link-local address derived from the shared virtual MAC")
+        guard family == .ipv4 else { return [addrGenNone] }
         return [
+            addrGenNone,
             SysctlSetting(["net", "ipv4", "conf", parent, "arp_ignore"], "1",
                           reason: "the parent must not answer ARP for the VIP (configured on the VMAC) with its own MAC"),
             SysctlSetting(["net", "ipv4", "conf", parent, "arp_filter"], "1",
