@@ -55,6 +55,8 @@ extension VirtualMAC {
             addrGenNone,
             SysctlSetting(["net", "ipv4", "conf", parent, "arp_ignore"], "1",
                           reason: "the parent must not answer ARP for the VIP (configured on the VMAC) with its own MAC"),
+            SysctlSetting(["net", "ipv4", "conf", parent, "arp_announce"], "2",
+                          reason: "ARP requests the parent sends (replies from the VIP leave through it) must not carry the VIP as sender, or neighbours learn the VIP at the parent's MAC"),
             SysctlSetting(["net", "ipv4", "conf", parent, "arp_filter"], "1",
                           reason: "answer ARP only on the interface the kernel would route the reply out of"),
             SysctlSetting(["net", "ipv4", "conf", vmac, "arp_ignore"], "1",
