@@ -430,3 +430,9 @@ struct PingResult: CustomStringConvertible {
 
     var description: String { "\(summary); largest gap \(String(format: "%.1f", maxGapMs)) ms" }
 }
+
+/// Every lab scenario suite is nested here, so that they run one at a time even when
+/// `swift test` runs suites in parallel: `.serialized` applies to nested suites too. Two cores
+/// and timing-based assertions: parallel labs would test the machine's load, not vipd.
+@Suite(.serialized, .enabled(if: LabEnvironment.enabled))
+struct LabScenarios {}
