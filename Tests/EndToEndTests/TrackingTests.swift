@@ -50,15 +50,17 @@ extension LabScenarios {
         @Test(arguments: [false, true])
         func failingOrHangingScriptFailsOverAndRecoveryPreemptsBack(hang: Bool) throws {
             var check: (path: String, flag: String) = ("", "")
-            let lab = try pair(track: "") { check = try script($0, hang: hang) }
+            let lab = try Lab(routers: 2)
             defer { lab.teardown() }
-            // Restart r1 with the script tracked (the lab exists only now that `pair` made it).
-            try lab.rewriteConfig(1, config: config(instanceYAML(priority: 200, extra: """
+            check = try script(lab, hang: hang)
+            // Every 200 ms; a run still going after 150 ms is killed and counts as a failure.
+            try lab.start(1, config: config(instanceYAML(priority: 200, extra: """
                 track: { scripts: [ { run: "\(check.path)", interval: 200ms, timeout: 150ms, weight: -60 } ] }
                 """)))
-            #expect(lab.vipdCommand(1, "reload").status == 0)
-            #expect(waitUntil(5) { lab.status(1)?.instances.first?.trackers.count == 1 })
-            #expect(lab.masters("web") == [1])
+            try lab.start(2, config: config(instanceYAML(priority: 150)))
+            lab.expectSoleHolder(Lab.vip4, 1)
+            #expect(waitUntil(5) { lab.masters("web") == [1] && lab.state(2, "web") == "Backup" })
+            #expect(lab.status(1)?.instances.first?.trackers.first?.up == true)
             expectFailoverAndBack(lab, fail: { _ = FileManager.default.createFile(atPath: check.flag, contents: nil) },
                                   recover: { try? FileManager.default.removeItem(atPath: check.flag) })
             #expect(lab.isRunning(1))
