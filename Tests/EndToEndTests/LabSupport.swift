@@ -104,6 +104,9 @@ final class Lab {
         }
         daemons.removeAll()
         shell("\(LabEnvironment.packageRoot.path)/scripts/lab down --tag \(tag)")
+        // Logs of a failing test are in its expectation messages (`logs()`); keep the files only
+        // when asked.
+        if ProcessInfo.processInfo.environment["VIPD_E2E_KEEP"] == nil { shell("rm -rf \(workdir)") }
     }
 
     func ns(_ router: Int) -> String { "\(tag)-r\(router)" }
