@@ -223,6 +223,14 @@ public final class Daemon {
                     try? netlink.removeAddress(prefix, interfaceIndex: addressIndex)
                 }
             }
+            if family == .ipv4 && instance.priority != ProtocolConstants.ownerPriority {
+                // A VIP may be an address owner's real address (RFC 9568 §1). While we hold it, the
+                // kernel drops the owner's advertisements as coming from a local source (a martian),
+                // so we would never hear the owner return. accept_local lets them through.
+                do { try Sysctl.write(["net", "ipv4", "conf", link.name, "accept_local"], "1") } catch {
+                    logger.warning("could not set accept_local on \(link.name) (an address owner's return could go unheard): \(error)")
+                }
+            }
             let primary = try primaryAddress(for: instance, family: family, link: link)
             let key = RouterKey(instance: instance.name, family: family)
             let runtime = RouterRuntime(
@@ -254,7 +262,10 @@ public final class Daemon {
 
     func primaryAddress(for instance: InstanceConfig, family: AddressFamily, link: LinkInfo) throws -> IPAddress? {
         if let unicast = instance.unicast, unicast.source.family == family { return unicast.source }
-        let ours = Set(config.instances.flatMap { $0.addresses.map(\.address) })
+        // A VIP that may be released is no primary address. The address owner's own virtual
+        // addresses are real interface addresses (RFC 9568 §1, "IPvX Address Owner"), so they are.
+        let owned = instance.priority == ProtocolConstants.ownerPriority ? Set(instance.addresses.map(\.address)) : []
+        let ours = Set(config.instances.flatMap { $0.addresses.map(\.address) }).subtracting(owned)
         do {
             switch family {
             case .ipv4:
