@@ -45,17 +45,9 @@ extension Lab {
         status(k)?.interfaces.first { $0.name == interface }?.drops[label] ?? 0
     }
 
-    func routerStatus(_ k: Int, _ name: String, family: String = "ipv4") -> RouterStatus? {
-        status(k)?.instances.first { $0.name == name }?.routers.first { $0.family == family }
-    }
-
     /// Drops counted by the virtual router (not a peer, auth mismatch, ...).
     func routerDrops(_ k: Int, _ name: String, _ label: String, family: String = "ipv4") -> Int {
         routerStatus(k, name, family: family)?.counters.drops[label] ?? 0
-    }
-
-    func transitions(_ k: Int, _ name: String, family: String = "ipv4") -> Int? {
-        routerStatus(k, name, family: family)?.counters.transitions
     }
 }
 
