@@ -82,7 +82,10 @@ final class Lab {
         try #require(FileManager.default.isExecutableFile(atPath: vipd), "vipd binary not built at \(vipd)")
         Lab.counter += 1
         // Short (interface names are ≤ 15 bytes) and unique per process and lab.
-        tag = "e\(getpid() % 100_000)\(Lab.counter)"
+        // "e" + the pid in 4 base-36 digits + the counter in base 36: at most 7 characters for the
+        // first 1295 labs of a process (scripts/lab allows 8).
+        let pid = String(getpid() % 100_000, radix: 36)
+        tag = "e" + String(repeating: "0", count: 4 - pid.count) + pid + String(Lab.counter, radix: 36)
         self.routers = routers
         workdir = "/tmp/vipd-e2e-\(tag)"
         shell("rm -rf \(workdir); mkdir -p \(workdir)")
