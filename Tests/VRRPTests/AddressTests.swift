@@ -1,5 +1,5 @@
 import Testing
-@testable import VRRP
+import VRRP
 
 @Suite struct AddressTests {
     @Test(arguments: ["192.0.2.1", "0.0.0.0", "255.255.255.255", "203.0.113.254"])
