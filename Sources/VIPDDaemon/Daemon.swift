@@ -243,9 +243,10 @@ public final class Daemon {
             }
             if !link.isOperational { runtime.activeFaults.insert(linkFault(link.name)) }
             if let primary { try openSocket(for: runtime, source: primary) }
-            routers.append(runtime)
             metrics.setPriority(instance: instance.name, family: family, configured: instance.priority, effective: instance.priority)
             metrics.setState(instance: instance.name, family: family, state: .initialize)
+            runtime.metricHandles = metrics.routerHandles(instance: instance.name, family: family)
+            routers.append(runtime)
         }
         startTrackers(instance)
     }
@@ -346,14 +347,16 @@ public final class Daemon {
     }
 
     private func rearm(_ runtime: RouterRuntime) {
-        loop.cancel(runtime.timer)
-        runtime.timer = nil
-        if let deadline = runtime.router.nextDeadline {
-            runtime.timer = loop.schedule(at: deadline) { [weak self, weak runtime] in
-                guard let self, let runtime else { return }
-                runtime.timer = nil
-                self.feed(runtime, .timeout)
-            }
+        guard let deadline = runtime.router.nextDeadline else {
+            loop.cancel(runtime.timer)
+            runtime.timer = nil
+            return
+        }
+        if let timer = runtime.timer, loop.reschedule(timer, at: deadline) { return }
+        runtime.timer = loop.schedule(at: deadline) { [weak self, weak runtime] in
+            guard let self, let runtime else { return }
+            runtime.timer = nil
+            self.feed(runtime, .timeout)
         }
     }
 
@@ -385,7 +388,7 @@ public final class Daemon {
             do {
                 try socket.send(bytes, to: destination)
                 runtime.counters.advertsSent += 1
-                metrics.advertSent(instance: runtime.key.instance, family: runtime.key.family)
+                runtime.metricHandles?.advertsSent.increment()
             } catch {
                 logger.warning("sending advertisement failed: \(error)", metadata: ["router": "\(runtime.key)"])
             }
@@ -466,7 +469,7 @@ public final class Daemon {
             }
             try announcer.send(frames)
             runtime.counters.announcements += 1
-            metrics.announcement(instance: runtime.key.instance, family: runtime.key.family)
+            runtime.metricHandles?.announcements.increment()
         } catch {
             logger.warning("announcement failed: \(error)", metadata: ["router": "\(runtime.key)"])
         }
@@ -562,7 +565,7 @@ public final class Daemon {
             followPeerChecksum(runtime, decoded.checksumForm, from: packet.source)
         }
         runtime.counters.advertsReceived += 1
-        metrics.advertReceived(instance: runtime.key.instance, family: runtime.key.family)
+        runtime.metricHandles?.advertsReceived.increment()
         feed(runtime, .advertisement(advert, source: packet.source))
     }
 

@@ -3,6 +3,7 @@
 
 import VIPDConfig
 import VIPDLinux
+import VIPDObservability
 import VRRP
 
 struct RouterKey: Hashable, CustomStringConvertible {
@@ -27,6 +28,8 @@ final class RouterRuntime {
     var timer: TimerID?
     var announceTimers: [TimerID] = []
     var counters = RouterCounters()
+    /// Prometheus counters of this router, looked up once (see VIPDMetrics.routerHandles).
+    var metricHandles: VIPDMetrics.RouterHandles?
     /// Fault reasons currently given to the core, so that only changes are sent.
     var activeFaults: Set<String> = []
     /// True once the core has received `.start`.

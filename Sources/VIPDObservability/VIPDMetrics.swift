@@ -140,6 +140,22 @@ public final class VIPDMetrics: Sendable {
             .set(to: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9)
     }
 
+    /// The per-packet counters of one virtual router, looked up once. The daemon keeps them, so a
+    /// received or sent advertisement costs one atomic increment instead of a labelled lookup.
+    public struct RouterHandles: Sendable {
+        public let advertsSent: Prometheus.Counter
+        public let advertsReceived: Prometheus.Counter
+        public let announcements: Prometheus.Counter
+    }
+
+    public func routerHandles(instance: String, family: AddressFamily) -> RouterHandles {
+        let labels = [("vrrp_instance", instance), ("family", family.rawValue)]
+        return RouterHandles(
+            advertsSent: counter(instance, Name.advertsSent, Help.advertsSent, labels),
+            advertsReceived: counter(instance, Name.advertsReceived, Help.advertsReceived, labels),
+            announcements: counter(instance, Name.announcements, Help.announcements, labels))
+    }
+
     public func advertSent(instance: String, family: AddressFamily) {
         counter(instance, Name.advertsSent, Help.advertsSent,
                 [("vrrp_instance", instance), ("family", family.rawValue)]).increment()
