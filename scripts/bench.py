@@ -202,6 +202,20 @@ def rss_kib(pids):
     return total
 
 
+def pss_kib(pids):
+    """Proportional set size: shared pages divided among the processes that map them."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
 # --- the lab ------------------------------------------------------------------------------------
 
 class Lab:
@@ -736,6 +750,7 @@ class Bench:
             p1, p2 = r1.pids(), r2.pids()
             d1, d2, elapsed = cpu_ticks(p1) - c1, cpu_ticks(p2) - c2, time.monotonic() - t0
             rss1, rss2 = rss_kib(p1), rss_kib(p2)
+            pss1, pss2 = pss_kib(p1), pss_kib(p2)
             stable = self.lab.holds(1, vips) and self.lab.holds_none(2, vips) and r1.alive() and r2.alive()
             transitions = r1.transitions() + r2.transitions()
         finally:
@@ -743,7 +758,7 @@ class Bench:
         hz = os.sysconf("SC_CLK_TCK")
         return {"rep": rep, "seconds": elapsed, "master_cpu_pct": 100.0 * d1 / hz / elapsed,
                 "backup_cpu_pct": 100.0 * d2 / hz / elapsed, "master_rss_mib": rss1 / 1024.0,
-                "backup_rss_mib": rss2 / 1024.0, "master_processes": len(p1), "backup_processes": len(p2),
+                "backup_rss_mib": rss2 / 1024.0, "master_pss_mib": pss1 / 1024.0, "backup_pss_mib": pss2 / 1024.0, "master_processes": len(p1), "backup_processes": len(p2),
                 "stable": stable, "transitions_total": transitions}
 
     # -- false failovers under CPU stress
@@ -827,6 +842,8 @@ def figures():
         ("idle-255", "backup_cpu_pct", "255 instances @100 ms: Backup CPU", "% core", "", None, "cpu"),
         ("idle-255", "master_rss_mib", "255 instances @100 ms: Master RSS", "MiB", "", None, "rss"),
         ("idle-255", "backup_rss_mib", "255 instances @100 ms: Backup RSS", "MiB", "", None, "rss"),
+        ("idle-255", "master_pss_mib", "  Master PSS (shared pages split)", "MiB", "", None, None),
+        ("idle-255", "backup_pss_mib", "  Backup PSS (shared pages split)", "MiB", "", None, None),
         ("stress-10", "transitions", "false failovers @10 ms under stress-ng --cpu 2", "transitions", "0", 0,
          "stress"),
     ]
