@@ -400,7 +400,12 @@ class Keepalived(Daemon):
     def command(self):
         d = self.workdir
         k = self.k
-        return ["keepalived", "-n", "-l", "-D", "-f", self.config_path(), "-p", f"{d}/ka-r{k}.pid",
+        # -G (no syslog): -l makes keepalived open syslog with LOG_CONS, and without a syslog daemon
+        # (no /dev/log, as in this lab) glibc then opens /dev/console and writes every message to it
+        # — a serial console here, which cost keepalived most of its CPU and made it flap
+        # (docs/benchmarks.md). With -G it logs to stderr only, as vipd does.
+        extra = [] if self.bench.args.keepalived_syslog else ["-G"]
+        return ["keepalived", "-n", "-l", "-D"] + extra + ["-f", self.config_path(), "-p", f"{d}/ka-r{k}.pid",
                 "-r", f"{d}/ka-vrrp-r{k}.pid", "-c", f"{d}/ka-chk-r{k}.pid"]
 
     def ready(self):
@@ -1087,7 +1092,7 @@ def write_report(bench, args, started, order):
                 "priorities": PRIORITY, "prober": args.prober,
                 "probe_command": " ".join(PING if args.prober == "ping" else PROBE), "idle_instances": IDLE_INSTANCES,
                 "idle_interval_ms": IDLE_INTERVAL_MS, "stress_interval_ms": STRESS_INTERVAL_MS,
-                "note": args.note}
+                "keepalived_no_syslog": not args.keepalived_syslog, "note": args.note}
     doc = {"started": started, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "command": args.command, "settings": settings, "environment_start": env_start,
            "loadavg_end": env_end["loadavg"], "summary": rows, "trials": bench.results, "order": order}
@@ -1155,6 +1160,8 @@ def parse_args():
                    help="keep ping outputs and captures uncompressed")
     p.add_argument("--prober", choices=("probe", "ping"), default=env.get("BENCH_PROBER", "probe"),
                    help="probe: scripts/bench_probe.py, fixed 1 ms rate (default); ping: iputils ping -i 0.001")
+    p.add_argument("--keepalived-syslog", action="store_true", default=env.get("BENCH_KEEPALIVED_SYSLOG") == "1",
+                   help="run keepalived without -G (it then also logs through syslog(3))")
     p.add_argument("--note", default=env.get("BENCH_NOTE", ""), help="a line printed at the top of the report")
     p.add_argument("--command", default=" ".join(sys.argv))
     a = p.parse_args()
