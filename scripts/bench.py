@@ -35,6 +35,7 @@ PROBE = [sys.executable, os.path.join(ROOT, "scripts", "bench_probe.py"), VIP, "
 IDLE_INSTANCES = 255
 IDLE_INTERVAL_MS = 100
 STRESS_INTERVAL_MS = 10
+PROBE_INTERVAL_MS = 1.0
 PRE_WINDOW_S = 0.02                   # replies this long before the injection belong to the window
 POST_GARP_S = 0.1                     # ... and until this long after the new Master's first GARP
 GARP_REPEAT_S = 5.0                   # both daemons send a second GARP burst 5 s after becoming Master
@@ -961,9 +962,10 @@ def target_verdict(row):
     if kind is None or v["median"] is None:
         return "", None
     if kind in ("unplanned-gap", "unplanned-phase-free"):
+        # Gaps are seen through probes 1 ms apart: a difference below that is not measured.
         limit = row["bound"] + 3.0
-        ok = v["median"] <= limit and (k["median"] is None or v["median"] <= k["median"])
-        return f"median ≤ keepalived and ≤ MDI+3 ({limit:.1f})", ok
+        ok = v["median"] <= limit and (k["median"] is None or v["median"] <= k["median"] + PROBE_INTERVAL_MS)
+        return f"median ≤ keepalived (+1 ms probe step) and ≤ MDI+3 ({limit:.1f})", ok
     if kind == "planned":
         return "0 lost (max)", v["max"] == 0
     if kind == "garp":
@@ -1028,13 +1030,13 @@ def plot(timelines, outdir):
         mdi_ms = master_down_interval_s(BACKUP_PRIORITY, ms / 1000.0) * 1e3
         ends = [tl["gap_end"] * 1e3 for tl in data.values() if tl and tl.get("gap_end") is not None]
         ends += [tl["garp"] * 1e3 for tl in data.values() if tl and tl.get("garp") is not None]
-        x_lo = -max(20.0, 0.3 * mdi_ms)
+        x_lo = -max(20.0, 0.3 * mdi_ms) - ms
         x_hi = (max(ends) if ends else 1.5 * mdi_ms) + max(30.0, 0.5 * mdi_ms)
         fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
         title = {"link": "link loss (p1 down)", "blackhole": "blackhole, carrier up (bridge port state 0)",
                  "planned": "planned handover (SIGTERM of the Master)"}[kind]
         fig.suptitle(f"Probe replies around one failover — {title}, {ms} ms adverts\n"
-                     f"client pings the VIP every 1 ms; x = reply time relative to the injection", fontsize=11)
+                     f"the client probes the VIP every 1 ms; x = reply time relative to the injection", fontsize=11)
         for ax, d in zip(axes, DAEMONS):
             tl = data[d]
             ax.set_ylabel(f"{d}\nprobe number (0 = at injection)")
@@ -1050,6 +1052,9 @@ def plot(timelines, outdir):
             if ys:
                 ax.set_ylim(min(ys) - 10, max(ys) + 10)
             ax.axvline(0, color="red", lw=1.5, label="injection")
+            basis = tl["decision"] - (tl["skew"] if kind == "planned" else tl["mdi"])
+            ax.axvline(basis * 1e3, color="grey", ls="-.", lw=1.0,
+                       label="old Master's " + ("priority-0 advert" if kind == "planned" else "last advert") + " on the wire")
             ax.axvline(tl["decision"] * 1e3, color="tab:orange", ls="--", lw=1.2,
                        label="decision (" + ("prio-0 advert + Skew_Time" if kind == "planned"
                                             else "last advert + Master_Down_Interval") + ")")
