@@ -11,6 +11,11 @@ public struct VIPDConfiguration: Hashable, Sendable {
     /// Bound on the graceful SIGTERM handover before the daemon exits anyway.
     public var shutdownTimeout: Duration
     public var logLevel: LogLevel
+    /// SCHED_RR priority for the daemon (1...99), keepalived's `vrrp_rt_priority`; nil = normal
+    /// scheduling (the default). Needs CAP_SYS_NICE.
+    public var realtimePriority: Int?
+    /// Lock all memory (mlockall), keepalived's `vrrp_no_swap`. Needs CAP_IPC_LOCK.
+    public var lockMemory: Bool
     public var instances: [InstanceConfig]
     public var syncGroups: [SyncGroupConfig]
 
@@ -19,9 +24,11 @@ public struct VIPDConfiguration: Hashable, Sendable {
 
     public init(node: String? = nil, controlSocket: String = defaultControlSocket, metrics: MetricsConfig? = nil,
                 shutdownTimeout: Duration = defaultShutdownTimeout, logLevel: LogLevel = .info,
+                realtimePriority: Int? = nil, lockMemory: Bool = false,
                 instances: [InstanceConfig], syncGroups: [SyncGroupConfig] = []) {
         self.node = node; self.controlSocket = controlSocket; self.metrics = metrics
         self.shutdownTimeout = shutdownTimeout; self.logLevel = logLevel
+        self.realtimePriority = realtimePriority; self.lockMemory = lockMemory
         self.instances = instances; self.syncGroups = syncGroups
     }
 

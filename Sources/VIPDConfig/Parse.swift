@@ -22,6 +22,8 @@ enum Limits {
     /// keepalived's preempt_delay range (0...1000 s).
     static let preemptDelay = Duration.zero...Duration.seconds(1000)
     static let shutdownTimeout = Duration.zero...Duration.seconds(3600)
+    /// SCHED_RR priorities on Linux (sched_get_priority_min/max for SCHED_RR); 0 = off.
+    static let realtimePriority = 0...99
     static let garpCount = 1...100
     static let garpInterval = Duration.zero...Duration.seconds(10)
     static let garpRepeatAfter = Duration.zero...Duration.seconds(3600)
@@ -40,7 +42,8 @@ enum Limits {
 }
 
 enum Keys {
-    static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "instances", "sync_groups"]
+    static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "realtime_priority",
+                      "lock_memory", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
                            "track", "notify", "takeover", "v3_checksum_as_v2"]
@@ -175,6 +178,11 @@ struct ConfigDecoder {
         if let n = fields.optional("log_level") {
             config.logLevel = try reader.oneOf(n, "log_level", LogLevel.allCases.map { ($0.rawValue, $0) })
         }
+        if let n = fields.optional("realtime_priority") {
+            let value = try reader.integer(n, "realtime_priority", Limits.realtimePriority)
+            config.realtimePriority = value == 0 ? nil : value
+        }
+        if let n = fields.optional("lock_memory") { config.lockMemory = try reader.bool(n, "lock_memory") }
 
         let list = try reader.sequence(try fields.required("instances", in: "the top level"), "instances")
         guard !list.isEmpty else {

@@ -12,6 +12,8 @@ extension VIPDConfiguration {
         if let metrics { out += "metrics:\n  listen: \(quoted(metrics.listen))\n" }
         out += "shutdown_timeout: \(DurationText.render(shutdownTimeout))\n"
         out += "log_level: \(logLevel.rawValue)\n"
+        out += "realtime_priority: \(realtimePriority ?? 0)\n"
+        out += "lock_memory: \(lockMemory)\n"
         out += "instances:\n"
         for i in instances { out += render(i) }
         if syncGroups.isEmpty {

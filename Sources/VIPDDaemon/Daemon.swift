@@ -77,6 +77,7 @@ public final class Daemon {
         // Signals first: blocked before the metrics thread exists, so every thread inherits the mask.
         try loop.handleSignals(Self.handledSignals) { [weak self] signal in self?.handleSignal(signal) }
         do {
+            try ProcessSettings.apply(config)
             try loop.watch(fd: monitor.fileDescriptor) { [weak self] in self?.readLinkEvents() }
             try openControlSocket()
             try startMetricsServer()

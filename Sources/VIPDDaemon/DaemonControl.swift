@@ -110,6 +110,16 @@ extension Daemon {
         if newConfig.controlSocket != old.controlSocket || newConfig.metrics != old.metrics {
             changes.append("control_socket/metrics changes need a restart (kept the running ones)")
         }
+        if newConfig.realtimePriority != old.realtimePriority || newConfig.lockMemory != old.lockMemory {
+            do {
+                try ProcessSettings.apply(newConfig)
+                config.realtimePriority = newConfig.realtimePriority
+                config.lockMemory = newConfig.lockMemory
+            } catch {
+                logger.error("reload: \(error); keeping the previous scheduling")
+                changes.append("\(error); kept the previous scheduling")
+            }
+        }
         config.node = newConfig.node
         config.shutdownTimeout = newConfig.shutdownTimeout
         config.logLevel = newConfig.logLevel

@@ -55,6 +55,28 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: lab.socket(1)))
     }
 
+    @Test func realtimePriorityPutsTheEventLoopOnSchedRR() throws {
+        let lab = try Lab(routers: 1)
+        defer { lab.teardown() }
+        try lab.start(1, config: "realtime_priority: 10\nlock_memory: true\n" + config(instanceYAML(priority: 150)))
+        let pid = try #require(lab.daemons[1]?.processIdentifier)
+        let policy = shell("chrt -p \(pid)").output
+        #expect(policy.contains("SCHED_RR"), "\(policy)")
+        #expect(policy.contains("priority: 10"), "\(policy)")
+        let locked = shell("grep VmLck /proc/\(pid)/status").output
+        #expect(!locked.contains(" 0 kB"), "memory should be locked: \(locked)")
+    }
+
+    @Test func realtimePriorityWithoutCapSysNiceSaysSo() throws {
+        let lab = try Lab(routers: 1)
+        defer { lab.teardown() }
+        try lab.rewriteConfig(1, config: "realtime_priority: 10\n" + config(instanceYAML(priority: 150)))
+        let result = shell("ip netns exec \(lab.ns(1)) capsh --drop=cap_sys_nice -- -c '\(vipd) run --config \(lab.configPath(1))'", timeout: 20)
+        #expect(result.status != 0)
+        #expect(result.output.contains("CAP_SYS_NICE"), "\(result.output)")
+        #expect(lab.holders(Lab.vip4).isEmpty)
+    }
+
     @Test func statusWithoutADaemonExplains() {
         let result = shell("\(vipd) status --socket /tmp/vipd-none-\(getpid()).sock")
         #expect(result.status != 0)
