@@ -353,7 +353,7 @@ public final class Daemon {
             runtime.timer = nil
             return
         }
-        if let timer = runtime.timer, loop.reschedule(timer, at: deadline) { return }
+        loop.cancel(runtime.timer)
         runtime.timer = loop.schedule(at: deadline) { [weak self, weak runtime] in
             guard let self, let runtime else { return }
             runtime.timer = nil

@@ -101,18 +101,6 @@ public final class EventLoop {
         timers.removeValue(forKey: id.value)   // the heap entry is dropped lazily
     }
 
-    /// Moves a pending timer. Returns false when it has already fired or was cancelled.
-    /// Moving a timer later costs no heap operation and no system call: its old heap entry is
-    /// corrected when it comes to the top (a Backup's Master_Down_Timer moves later with every
-    /// advertisement, thousands of times a second with many virtual routers).
-    @discardableResult
-    public func reschedule(_ id: TimerID, at deadline: Instant) -> Bool {
-        guard let timer = timers[id.value] else { return false }
-        if deadline < timer.deadline { heap.push(deadline, id.value) }
-        timers[id.value] = (deadline, timer.callback)
-        return true
-    }
-
     // MARK: Running
 
     public func stop() { running = false }
@@ -150,32 +138,19 @@ public final class EventLoop {
         let current = now()
         while let top = heap.peek(), top.deadline <= current {
             heap.pop()
-            guard let timer = timers[top.id] else { continue }           // cancelled
-            if timer.deadline > top.deadline {                              // moved later
-                heap.push(timer.deadline, top.id)
-                continue
-            }
-            guard timer.deadline == top.deadline else { continue }         // moved earlier: another entry
+            guard let timer = timers[top.id], timer.deadline == top.deadline else { continue }   // cancelled
             timers.removeValue(forKey: top.id)
             timer.callback()
         }
     }
 
     /// Arms the timerfd for the earliest pending deadline. Lazily: when the earliest deadline moved
-    /// later than what is armed, the timerfd stays armed (one early wakeup that finds nothing due)
-    /// instead of a timerfd_settime for every advertisement received.
+    /// later than what is armed (a Backup's Master_Down_Timer moves later with every advertisement),
+    /// the timerfd stays armed (one early wakeup that finds nothing due) instead of a
+    /// timerfd_settime for every advertisement received.
     private func armTimerFD() throws {
-        // Correct the top: drop cancelled entries, move entries whose timer moved later.
-        while let top = heap.peek() {
-            guard let timer = timers[top.id] else { heap.pop(); continue }
-            if timer.deadline > top.deadline {
-                heap.pop()
-                heap.push(timer.deadline, top.id)
-                continue
-            }
-            if timer.deadline < top.deadline { heap.pop(); continue }       // a stale duplicate
-            break
-        }
+        // Drop cancelled entries at the top.
+        while let top = heap.peek(), timers[top.id]?.deadline != top.deadline { heap.pop() }
         let deadline = heap.peek()?.deadline
         if let armed = armedDeadline, let deadline, armed <= deadline { return }
         guard deadline != armedDeadline else { return }
