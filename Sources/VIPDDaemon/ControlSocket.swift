@@ -4,6 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import VIPDLinux
 import Foundation
 
 public struct ControlRequest: Codable, Equatable, Sendable {

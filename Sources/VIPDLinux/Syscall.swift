@@ -35,7 +35,7 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// Runs a system call that returns -1 and sets errno on failure, retrying on EINTR.
 @discardableResult
-func syscall<T: FixedWidthInteger>(_ operation: String, needs capability: Capability? = nil,
+public func syscall<T: FixedWidthInteger>(_ operation: String, needs capability: Capability? = nil,
                                    _ body: () -> T) throws(SystemError) -> T {
     while true {
         let result = body()
