@@ -17,6 +17,11 @@
 // - A Master that hears a lower-priority advertisement re-announces its addresses besides
 //   advertising at once (RFC 9568 §6.4.3 only advertises), so ARP caches poisoned during a split
 //   brain are corrected when it heals.
+// - A Master that hears a higher priority (or an equal one from a greater address) sends one more
+//   advertisement at its own priority before becoming Backup (RFC 9568 §6.4.3 only steps down;
+//   keepalived does this with `vrrp_higher_prio_send_advert`). The winner then hears a lower
+//   priority and re-announces even when its own advertisement was the first to cross a healed
+//   partition.
 // - A Backup hearing priority 0 sets Master_Down_Timer to Skew_Time only if that is earlier than
 //   the armed timer (RFC 9568 §6.4.2 always sets it): a releasing vipd Master repeats priority 0
 //   every interval, and at low priorities Skew_Time is nearly an interval, so re-arming on every
@@ -265,7 +270,12 @@ public struct Router: Sendable {
         masterAdvertInterval = learnedInterval(advert)
         currentMaster = source
         currentMasterPriority = advert.priority
-        return transition(to: .backup, reason: reason, now: now)
+        // vipd (keepalived's `vrrp_higher_prio_send_advert`): one last advertisement at our own
+        // priority before stepping down. After a split brain heals, the winner may never have heard
+        // us (its advertisement reached us first); this one makes it hear a lower priority and
+        // re-announce, so neighbours that followed us move back at once instead of after their ARP
+        // entry goes stale.
+        return [.sendAdvertisement(priority: effectivePriority)] + transition(to: .backup, reason: reason, now: now)
     }
 
     /// A releasing Master waits for any other router advertising with priority > 0: the new Master.

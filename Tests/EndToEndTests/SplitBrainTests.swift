@@ -25,7 +25,7 @@ extension LabScenarios {
             // client's entry moves within one advert interval (100 ms) plus a margin for polling.
             let followed = waitUntil(3, every: 0.01) { lab.clientNeighborMAC(Lab.vip4) == lab.mac(1) }
             let took = Date().timeIntervalSince(healed)
-            #expect(followed && took < 0.1 + 0.4, "client entry moved after \(took) s: \(String(describing: lab.clientNeighborMAC(Lab.vip4)))")
+            #expect(followed && took < 0.1 + 0.4, "client entry moved after \(took) s: \(String(describing: lab.clientNeighborMAC(Lab.vip4)))\n\(lab.logs())")
             lab.expectSoleHolder(Lab.vip4, 1)
             #expect(waitUntil(5) { lab.masters("web") == [1] && lab.state(2, "web") == "Backup" })
         }

@@ -108,12 +108,12 @@ struct RouterElectionTests {
         #expect(router.state == .master)
     }
 
-    @Test("RFC 9568 §6.4.3: higher priority → remove addresses, Backup, learn interval, Master_Down_Interval")
+    @Test("RFC 9568 §6.4.3: higher priority → remove addresses, Backup, learn interval, Master_Down_Interval; vipd advertises once first")
     func masterYieldsToHigher() {
         var (router, at) = Router.master(makeConfig(priority: 100))
         let now = at + .milliseconds(300)
         let actions = router.receive(advert(150, interval: .init(centiseconds: 50)), from: addrLow, at: now)
-        #expect(actions == [.removeAddresses,
+        #expect(actions == [.sendAdvertisement(priority: 100), .removeAddresses,
                             .stateChanged(from: .master, to: .backup, reason: .higherPriorityMaster(priority: 150, from: addrLow))])
         #expect(!router.holdsAddresses)
         #expect(router.masterAdvertInterval == AdvertInterval(centiseconds: 50))
@@ -125,7 +125,7 @@ struct RouterElectionTests {
     func masterTieBreakLoses() {
         var (router, at) = Router.master(makeConfig(priority: 100, primary: addrMid))
         let actions = router.receive(advert(100), from: addrHigh, at: at + .milliseconds(1))
-        #expect(actions == [.removeAddresses,
+        #expect(actions == [.sendAdvertisement(priority: 100), .removeAddresses,
                             .stateChanged(from: .master, to: .backup, reason: .equalPriorityHigherAddress(from: addrHigh))])
     }
 
@@ -136,6 +136,33 @@ struct RouterElectionTests {
         #expect(router.receive(advert(100), from: addrLow, at: now) == [.sendAdvertisement(priority: 100), .announce])
         #expect(router.state == .master)
         #expect(router.nextDeadline == now + interval1s.duration)
+    }
+
+    @Test("Split brain heals with the winner re-announcing, whichever advertisement crosses first")
+    func splitBrainHealWinnerAnnouncesEitherOrder() {
+        for winnerFirst in [true, false] {
+            var (winner, at) = Router.master(makeConfig(priority: 200, primary: addrHigh))
+            var (loser, _) = Router.master(makeConfig(priority: 150, primary: addrLow))
+            let now = at + .milliseconds(500)
+            var winnerActions: [RouterAction] = []
+            if winnerFirst {
+                // The winner's advertisement reaches the loser; the loser never advertised into the
+                // healed network before stepping down, except for the one it sends as it does.
+                let stepDown = loser.receive(advert(200), from: addrHigh, at: now)
+                #expect(stepDown.first == .sendAdvertisement(priority: 150))
+                #expect(loser.state == .backup)
+                for case .sendAdvertisement(let p) in stepDown {
+                    winnerActions += winner.receive(advert(p), from: addrLow, at: now + .milliseconds(1))
+                }
+            } else {
+                winnerActions = winner.receive(advert(150), from: addrLow, at: now)
+                let stepDown = loser.receive(advert(200), from: addrHigh, at: now + .milliseconds(1))
+                #expect(loser.state == .backup)
+                #expect(stepDown.contains(.removeAddresses))
+            }
+            #expect(winnerActions.contains(.announce), "winner first: \(winnerFirst)")
+            #expect(winner.state == .master && winner.holdsAddresses && !loser.holdsAddresses)
+        }
     }
 
     @Test("RFC 9568 §6.4.3: lower priority → advertise at once; vipd also re-announces (split-brain heal)")
