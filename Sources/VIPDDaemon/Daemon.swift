@@ -75,10 +75,10 @@ public final class Daemon {
     /// Starts everything and runs until stopped. Returns the exit code.
     public func run() throws -> Int32 {
         // Signals first: blocked before the metrics thread exists, so every thread inherits the mask.
-        try loop.handleSignals(Self.handledSignals) { [weak self] signal in self?.handleSignal(signal) }
+        try loop.handleSignals(Self.handledSignals) { [unowned self] signal in self.handleSignal(signal) }
         do {
             try ProcessSettings.apply(config)
-            try loop.watch(fd: monitor.fileDescriptor) { [weak self] in self?.readLinkEvents() }
+            try loop.watch(fd: monitor.fileDescriptor) { [unowned self] in self.readLinkEvents() }
             try openControlSocket()
             try startMetricsServer()
             for instance in config.instances {
@@ -101,8 +101,8 @@ public final class Daemon {
 
     private func openControlSocket() throws {
         do {
-            control = try ControlServer(path: config.controlSocket, loop: loop) { [weak self] request in
-                self?.handleControl(request) ?? .failure("daemon is stopping")
+            control = try ControlServer(path: config.controlSocket, loop: loop) { [unowned self] request in
+                self.handleControl(request)
             }
         } catch {
             throw DaemonError.startup("\(error)")
@@ -149,9 +149,9 @@ public final class Daemon {
         tellSystemd { try $0.stopping() }
         logger.notice("stopping: handing over every Master", metadata: ["timeout": "\(config.shutdownTimeout)"])
         for runtime in routers { feed(runtime, .shutdown) }
-        forcedExitTimer = loop.schedule(after: config.shutdownTimeout) { [weak self] in
-            self?.logger.warning("shutdown_timeout reached: releasing what is left and exiting")
-            self?.finish(force: true)
+        forcedExitTimer = loop.schedule(after: config.shutdownTimeout) { [unowned self] in
+            self.logger.warning("shutdown_timeout reached: releasing what is left and exiting")
+            self.finish(force: true)
         }
         checkStopped()
     }
@@ -199,10 +199,10 @@ public final class Daemon {
     func startInstance(_ instance: InstanceConfig) throws {
         let link = try resolveInterface(instance.interface)
         if hookQueues[instance.name] == nil {
-            hookQueues[instance.name] = HookQueue(children: children) { [weak self] invocation, outcome in
-                self?.logger.warning("notify hook \(invocation.arguments.first ?? "") \(outcome)",
+            hookQueues[instance.name] = HookQueue(children: children) { [unowned self] invocation, outcome in
+                self.logger.warning("notify hook \(invocation.arguments.first ?? "") \(outcome)",
                                      metadata: ["instance": "\(instance.name)"])
-                self?.metrics.hookFailure(instance: instance.name)
+                self.metrics.hookFailure(instance: instance.name)
             }
         }
         for family in instance.families {
@@ -319,7 +319,7 @@ public final class Daemon {
             let socket = try VRRPSocket(family: key.family, interfaceName: runtime.addressInterfaceName,
                                         interfaceIndex: key.interfaceIndex, source: source)
             sockets[key] = socket
-            try loop.watch(fd: socket.fileDescriptor) { [weak self] in self?.readPackets(key) }
+            try loop.watch(fd: socket.fileDescriptor) { [unowned self] in self.readPackets(key) }
         } catch {
             throw DaemonError.startup("VRRP socket on \(runtime.interfaceName) (\(key.family)): \(error)")
         }
@@ -347,15 +347,24 @@ public final class Daemon {
         if stopping { checkStopped() }
     }
 
+    /// Keeps one loop timer per router at or before the core's next deadline. A timer already set
+    /// no later than the new deadline stays: a Backup's Master_Down_Timer moves later with every
+    /// advertisement, and instead of a cancel and a new timer each time, the old one fires early,
+    /// the core finds nothing due (an early `.timeout` is a no-op) and the timer is set again then.
+    ///
+    /// Timer closures hold the runtime strongly and the daemon unowned: a removed router's timers
+    /// are cancelled (`removeInstance`), and the daemon outlives its loop. Weak references would
+    /// give both objects a side table and put every retain and release on Swift's slow path.
     private func rearm(_ runtime: RouterRuntime) {
         guard let deadline = runtime.router.nextDeadline else {
             loop.cancel(runtime.timer)
             runtime.timer = nil
             return
         }
+        if runtime.timer != nil, let set = runtime.timerDeadline, set <= deadline { return }
         loop.cancel(runtime.timer)
-        runtime.timer = loop.schedule(at: deadline) { [weak self, weak runtime] in
-            guard let self, let runtime else { return }
+        runtime.timerDeadline = deadline
+        runtime.timer = loop.schedule(at: deadline, slack: runtime.router.nextDeadlineSlack) { [unowned self, runtime] in
             runtime.timer = nil
             self.feed(runtime, .timeout)
         }
@@ -383,9 +392,7 @@ public final class Daemon {
 
     func sendAdvertisement(_ runtime: RouterRuntime, priority: UInt8) {
         guard let key = runtime.socketKey, let socket = sockets[key] else { return }
-        let advert = runtime.advertisement(priority: priority)
-        for destination in runtime.destinations {
-            let bytes = VRRPCodec.encode(advert, source: key.source, destination: destination, checksumForm: runtime.checksumForm)
+        for (destination, bytes) in runtime.encodedAdvertisements(priority: priority, source: key.source) {
             do {
                 try socket.send(bytes, to: destination)
                 runtime.counters.advertsSent += 1
@@ -434,8 +441,8 @@ public final class Daemon {
             if offset == .zero {
                 sendAnnouncement(runtime, frames)
             } else {
-                runtime.announceTimers.append(loop.schedule(at: start + offset) { [weak self, weak runtime] in
-                    guard let self, let runtime, runtime.router.holdsAddresses else { return }
+                runtime.announceTimers.append(loop.schedule(at: start + offset) { [unowned self, runtime] in
+                    guard runtime.router.holdsAddresses else { return }
                     self.sendAnnouncement(runtime, frames)
                 })
             }
@@ -448,13 +455,13 @@ public final class Daemon {
     private func scheduleRefresh(_ runtime: RouterRuntime, every period: Duration, offsets: [Duration], frames: [[UInt8]]) {
         let periodStart = loop.now() + period
         for offset in offsets {
-            runtime.announceTimers.append(loop.schedule(at: periodStart + offset) { [weak self, weak runtime] in
-                guard let self, let runtime, runtime.router.holdsAddresses else { return }
+            runtime.announceTimers.append(loop.schedule(at: periodStart + offset) { [unowned self, runtime] in
+                guard runtime.router.holdsAddresses else { return }
                 self.sendAnnouncement(runtime, frames)
             })
         }
-        runtime.announceTimers.append(loop.schedule(at: periodStart) { [weak self, weak runtime] in
-            guard let self, let runtime, runtime.router.holdsAddresses else { return }
+        runtime.announceTimers.append(loop.schedule(at: periodStart) { [unowned self, runtime] in
+            guard runtime.router.holdsAddresses else { return }
             self.scheduleRefresh(runtime, every: period, offsets: offsets, frames: frames)
         })
     }
@@ -529,7 +536,6 @@ public final class Daemon {
     }
 
     func receive(_ packet: ReceivedPacket, on key: SocketKey) {
-        let interfaceName = interfaceNames[key.interfaceIndex] ?? "#\(key.interfaceIndex)"
         if packet.isFromSelf { return }
         // TTL/Hop Limit 255 is required for multicast (RFC 9568 §7.1); in unicast mode keepalived
         // relaxes it, and so do we: those packets are accepted only from configured peers.
@@ -544,12 +550,12 @@ public final class Daemon {
         do {
             decoded = try VRRPCodec.decode(packet.payload, context: context)
         } catch {
-            countInterfaceDrop(interfaceName, DropReason.malformed(error).label)
+            countInterfaceDrop(key.interfaceIndex, DropReason.malformed(error).label)
             return
         }
         let advert = decoded.advertisement
         guard let runtime = routerIndex[RouterLookupKey(interfaceIndex: key.interfaceIndex, family: key.family, vrid: advert.vrid)] else {
-            countInterfaceDrop(interfaceName, DropReason.unknownVRID.label)
+            countInterfaceDrop(key.interfaceIndex, DropReason.unknownVRID.label)
             return
         }
         if let peers = runtime.unicastPeers, !peers.contains(packet.source) {
@@ -597,6 +603,10 @@ public final class Daemon {
         guard group != runtime.peersUseGroupChecksum else { return }
         runtime.peersUseGroupChecksum = group
         logger.notice("\(runtime.key): unicast peer \(source) uses the \(group ? "old (group address)" : "standard") VRRPv3 checksum; sending it too")
+    }
+
+    func countInterfaceDrop(_ interfaceIndex: Int32, _ label: String) {
+        countInterfaceDrop(interfaceNames[interfaceIndex] ?? "#\(interfaceIndex)", label)
     }
 
     func countInterfaceDrop(_ interface: String, _ label: String) {

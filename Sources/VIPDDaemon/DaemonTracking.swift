@@ -18,11 +18,11 @@ extension Daemon {
             let tracker = ScriptTracker(
                 name: "script \(index + 1) (\(script.run))", command: script.run, interval: script.interval,
                 timeout: script.timeout, weight: script.weight, rise: script.rise, fall: script.fall,
-                loop: loop, children: children) { [weak self] tracker in
+                loop: loop, children: children) { [unowned self] tracker in
                     let outcome = tracker.lastOutcome.map { " (\($0))" } ?? ""
-                    self?.logger.notice("\(instance.name): track \(tracker.name) is \(tracker.up ? "up" : "down")\(outcome)")
-                    self?.metrics.trackerState(instance: instance.name, tracker: tracker.name, up: tracker.up)
-                    self?.applyTracking()
+                    self.logger.notice("\(instance.name): track \(tracker.name) is \(tracker.up ? "up" : "down")\(outcome)")
+                    self.metrics.trackerState(instance: instance.name, tracker: tracker.name, up: tracker.up)
+                    self.applyTracking()
                 }
             tracker.start()
             return tracker

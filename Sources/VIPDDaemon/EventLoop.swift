@@ -21,7 +21,7 @@ public final class EventLoop {
     private var signalFD: Int32 = -1
     private var handlers: [Int32: () -> Void] = [:]
     private var signalHandler: ((Int32) -> Void)?
-    private var timers: [UInt64: (deadline: Instant, callback: () -> Void)] = [:]
+    private var timers: [UInt64: (deadline: Instant, slack: Duration, callback: () -> Void)] = [:]
     private var heap = DeadlineHeap()
     private var nextTimerID: UInt64 = 1
     private var armedDeadline: Instant?
@@ -83,11 +83,17 @@ public final class EventLoop {
 
     // MARK: Timers
 
+    /// The most a timer's `slack` can be (see `schedule(at:slack:_:)`).
+    public static let maximumSlack: Duration = .milliseconds(1)
+
+    /// Calls `callback` once `deadline` has passed. With `slack` (at most `maximumSlack`) it may
+    /// be called up to that much earlier, when the loop is awake anyway for another timer: timers
+    /// that fall due close together then share one wakeup. The loop never wakes early for it.
     @discardableResult
-    public func schedule(at deadline: Instant, _ callback: @escaping () -> Void) -> TimerID {
+    public func schedule(at deadline: Instant, slack: Duration = .zero, _ callback: @escaping () -> Void) -> TimerID {
         let id = nextTimerID
         nextTimerID += 1
-        timers[id] = (deadline, callback)
+        timers[id] = (deadline, min(max(slack, .zero), Self.maximumSlack), callback)
         heap.push(deadline, id)
         return TimerID(value: id)
     }
@@ -135,14 +141,23 @@ public final class EventLoop {
         }
     }
 
+    /// Fires every timer that is due, and every timer due within its slack. Entries up to
+    /// `maximumSlack` ahead are looked at; those not yet within their own slack go back.
     private func fireExpiredTimers() {
         let current = now()
-        while let top = heap.peek(), top.deadline <= current {
+        let horizon = current + Self.maximumSlack
+        var notYet: [(deadline: Instant, id: UInt64)] = []
+        while let top = heap.peek(), top.deadline <= horizon {
             heap.pop()
             guard let timer = timers[top.id], timer.deadline == top.deadline else { continue }   // cancelled
+            if top.deadline > current && top.deadline - timer.slack > current {
+                notYet.append(top)
+                continue
+            }
             timers.removeValue(forKey: top.id)
             timer.callback()
         }
+        for entry in notYet { heap.push(entry.deadline, entry.id) }
     }
 
     /// Arms the timerfd for the earliest pending deadline. Lazily: when the earliest deadline moved

@@ -14,7 +14,9 @@ struct RouterKey: Hashable, CustomStringConvertible {
 
 final class RouterRuntime {
     let key: RouterKey
-    var instance: InstanceConfig
+    var instance: InstanceConfig {
+        didSet { derive() }
+    }
     var router: Router
     /// The interface the instance is configured on (adverts are sent and received here).
     var interfaceIndex: Int32
@@ -26,6 +28,8 @@ final class RouterRuntime {
     var announceMAC: [UInt8]
     var socketKey: SocketKey?
     var timer: TimerID?
+    /// When `timer` fires (it may be earlier than the core's next deadline; see `Daemon.rearm`).
+    var timerDeadline: Instant?
     var announceTimers: [TimerID] = []
     var counters = RouterCounters()
     /// Prometheus counters of this router, looked up once (see VIPDMetrics.routerHandles).
@@ -41,19 +45,47 @@ final class RouterRuntime {
         self.interfaceIndex = interfaceIndex; self.interfaceName = interfaceName
         self.addressInterfaceIndex = addressInterfaceIndex; self.addressInterfaceName = addressInterfaceName
         self.announceMAC = announceMAC
+        derive()
     }
 
-    var addresses: [AddressPrefix] { instance.addresses(of: key.family) }
+    /// This family's virtual addresses, the same as bare addresses, and where advertisements go:
+    /// derived from `instance` when it is set, not on every advertisement.
+    private(set) var addresses: [AddressPrefix] = []
+    private var advertAddresses: [IPAddress] = []
+    private(set) var destinations: [IPAddress] = []
+    /// The advertisement last encoded, reused while nothing in it changes (priority, addresses,
+    /// source, checksum form, the core's settings): a Master sends the same bytes every interval.
+    private var encoded: (advert: Advertisement, source: IPAddress, form: ChecksumForm, packets: [(destination: IPAddress, bytes: [UInt8])])?
+
+    private func derive() {
+        addresses = instance.addresses(of: key.family)
+        advertAddresses = addresses.map(\.address)
+        if let peers = instance.unicast?.peers {
+            destinations = peers
+        } else {
+            switch key.family {
+            case .ipv4: destinations = [.v4(.vrrpMulticast)]
+            case .ipv6: destinations = [.v6(.vrrpMulticast)]
+            }
+        }
+        encoded = nil
+    }
 
     /// Unicast peers, or nil for multicast.
     var unicastPeers: [IPAddress]? { instance.unicast?.peers }
 
-    var destinations: [IPAddress] {
-        if let peers = unicastPeers { return peers }
-        switch key.family {
-        case .ipv4: return [.v4(.vrrpMulticast)]
-        case .ipv6: return [.v6(.vrrpMulticast)]
+    /// The advertisement at `priority` from `source`, encoded for each destination.
+    func encodedAdvertisements(priority: UInt8, source: IPAddress) -> [(destination: IPAddress, bytes: [UInt8])] {
+        let advert = advertisement(priority: priority)
+        let form = checksumForm
+        if let encoded, encoded.advert == advert, encoded.source == source, encoded.form == form {
+            return encoded.packets
         }
+        let packets = destinations.map { destination in
+            (destination, VRRPCodec.encode(advert, source: source, destination: destination, checksumForm: form))
+        }
+        encoded = (advert, source, form, packets)
+        return packets
     }
 
     /// Unicast VRRPv3 over IPv4: the peers put the group 224.0.0.18 in the checksum's pseudo-header
@@ -69,7 +101,7 @@ final class RouterRuntime {
 
     func advertisement(priority: UInt8) -> Advertisement {
         Advertisement(version: router.config.version, vrid: router.config.vrid, priority: priority,
-                      interval: router.config.advertInterval, addresses: addresses.map(\.address),
+                      interval: router.config.advertInterval, addresses: advertAddresses,
                       authentication: router.config.authentication)
     }
 

@@ -34,6 +34,12 @@ public struct IPv4HeaderFields: Hashable, Sendable {
 
     /// Parses the header at the start of `packet`; nil when it is not a well-formed IPv4 header.
     public init?(_ packet: [UInt8]) {
+        guard let fields = packet.withUnsafeBytes({ IPv4HeaderFields($0) }) else { return nil }
+        self = fields
+    }
+
+    /// The same, straight from a receive buffer.
+    public init?(_ packet: UnsafeRawBufferPointer) {
         guard packet.count >= 20, packet[0] >> 4 == 4 else { return nil }
         let ihl = Int(packet[0] & 0x0f) * 4
         let total = Int(packet[2]) << 8 | Int(packet[3])
@@ -43,8 +49,8 @@ public struct IPv4HeaderFields: Hashable, Sendable {
         totalLength = min(total, packet.count)
         ttl = packet[8]
         protocolNumber = packet[9]
-        source = IPv4Address(bytes: packet[12..<16])!
-        destination = IPv4Address(bytes: packet[16..<20])!
+        source = IPv4Address(UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
+        destination = IPv4Address(UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
     }
 }
 
@@ -62,8 +68,15 @@ public final class VRRPSocket {
     public var source: IPAddress
     /// Addresses whose packets are flagged `isFromSelf` (our own sources; the daemon drops them).
     public var localAddresses: Set<IPAddress>
-    private let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
-    private let controlBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
+    private let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: receiveSlotSize * receiveBatch, alignment: 8)
+    private let controlBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: controlSlotSize * receiveBatch, alignment: 8)
+    private let receivePeers = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: receiveBatch)
+    private let sendAddress = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
+    private let sendVector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
+    private let sendControl = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+    private let receiveLengths = UnsafeMutablePointer<Int>.allocate(capacity: receiveBatch)
+    private let receiveControlLengths = UnsafeMutablePointer<Int>.allocate(capacity: receiveBatch)
+    private let receiveFlags = UnsafeMutablePointer<Int32>.allocate(capacity: receiveBatch)
 
     /// Opens and configures the socket: bound to the interface, joined to the VRRP group, TTL/hop
     /// limit 255, no loopback of our own multicast. Needs CAP_NET_RAW (raw socket; SO_BINDTODEVICE
@@ -96,6 +109,13 @@ public final class VRRPSocket {
         closeDescriptor(fileDescriptor)
         receiveBuffer.deallocate()
         controlBuffer.deallocate()
+        receivePeers.deallocate()
+        sendAddress.deallocate()
+        sendVector.deallocate()
+        sendControl.deallocate()
+        receiveLengths.deallocate()
+        receiveControlLengths.deallocate()
+        receiveFlags.deallocate()
     }
 
     private func bindToDevice(_ fd: Int32, _ name: String) throws(SystemError) {
@@ -144,111 +164,138 @@ public final class VRRPSocket {
     /// Sends one VRRP message to the VRRP group, or to `destination` (unicast mode), from `source`.
     /// The source is set per packet with IP_PKTINFO / IPV6_PKTINFO rather than bind(), because a bound
     /// raw socket would only receive packets addressed to that address, not to the group.
+    /// The destination, the control message and the iovec live in buffers of the socket, written
+    /// in place: sending allocates nothing.
     public func send(_ payload: [UInt8], to destination: IPAddress? = nil) throws(SystemError) {
+        sendAddress.initialize(to: sockaddr_storage())
+        sendControl.initializeMemory(as: UInt8.self, repeating: 0)
+        let addressLength: Int
+        let level: Int32, type: Int32, infoLength: Int
         switch (source, destination ?? (family == .ipv4 ? .v4(.vrrpMulticast) : .v6(.vrrpMulticast))) {
         case (.v4(let src), .v4(let dst)):
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = dst.value.bigEndian
+            UnsafeMutableRawPointer(sendAddress).withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                address.pointee.sin_family = sa_family_t(AF_INET)
+                address.pointee.sin_addr.s_addr = dst.value.bigEndian
+            }
+            addressLength = MemoryLayout<sockaddr_in>.size
             // struct in_pktinfo { int ipi_ifindex; in_addr ipi_spec_dst; in_addr ipi_addr; }
-            var info = withUnsafeBytes(of: interfaceIndex) { Array($0) }
-            info += src.bytes + [0, 0, 0, 0]
-            try sendMessage(payload, to: &address, level: Int32(IPPROTO_IP), type: IP_PKTINFO, control: info)
+            (level, type, infoLength) = (Int32(IPPROTO_IP), IP_PKTINFO, 12)
+            let data = controlData(level: level, type: type, length: infoLength)
+            data.storeBytes(of: interfaceIndex, toByteOffset: 0, as: Int32.self)
+            data.storeBytes(of: src.value.bigEndian, toByteOffset: 4, as: UInt32.self)
         case (.v6(let src), .v6(let dst)):
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: dst.bytes) }
-            if dst.isLinkLocal || dst.isMulticast { address.sin6_scope_id = UInt32(bitPattern: interfaceIndex) }
+            UnsafeMutableRawPointer(sendAddress).withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                address.pointee.sin6_family = sa_family_t(AF_INET6)
+                withUnsafeMutableBytes(of: &address.pointee.sin6_addr) {
+                    $0.storeBytes(of: dst.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                    $0.storeBytes(of: dst.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+                }
+                if dst.isLinkLocal || dst.isMulticast { address.pointee.sin6_scope_id = UInt32(bitPattern: interfaceIndex) }
+            }
+            addressLength = MemoryLayout<sockaddr_in6>.size
             // struct in6_pktinfo { in6_addr ipi6_addr; unsigned ipi6_ifindex; }
-            let info = src.bytes + withUnsafeBytes(of: UInt32(bitPattern: interfaceIndex)) { Array($0) }
-            try sendMessage(payload, to: &address, level: Int32(IPPROTO_IPV6), type: IPV6_PKTINFO, control: info)
+            (level, type, infoLength) = (Int32(IPPROTO_IPV6), IPV6_PKTINFO, 20)
+            let data = controlData(level: level, type: type, length: infoLength)
+            data.storeBytes(of: src.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            data.storeBytes(of: src.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            data.storeBytes(of: UInt32(bitPattern: interfaceIndex), toByteOffset: 16, as: UInt32.self)
         default:
             throw SystemError(operation: "sendmsg(VRRP): address family mismatch", errno: EAFNOSUPPORT)
         }
-    }
-
-    private func sendMessage<A>(_ payload: [UInt8], to address: inout A, level: Int32, type: Int32,
-                                control: [UInt8]) throws(SystemError) {
-        let payloadBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, payload.count), alignment: 8)
-        defer { payloadBuffer.deallocate() }
-        payloadBuffer.copyBytes(from: payload)
-        let controlBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: vipd_cmsg_space(control.count), alignment: 8)
-        defer { controlBuffer.deallocate() }
-        controlBuffer.initializeMemory(as: UInt8.self, repeating: 0)
-        let addressBuffer = UnsafeMutablePointer<A>.allocate(capacity: 1)
-        defer { addressBuffer.deallocate() }
-        addressBuffer.initialize(to: address)
-        let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
-        defer { vector.deallocate() }
-        vector.initialize(to: iovec(iov_base: payloadBuffer.baseAddress, iov_len: payload.count))
-        var message = msghdr()
-        message.msg_name = UnsafeMutableRawPointer(addressBuffer)
-        message.msg_namelen = socklen_t(MemoryLayout<A>.size)
-        message.msg_iov = vector
-        message.msg_iovlen = 1
-        message.msg_control = controlBuffer.baseAddress
-        message.msg_controllen = controlBuffer.count
-        let header = vipd_cmsg_firsthdr(&message)!
-        header.pointee.cmsg_level = level
-        header.pointee.cmsg_type = type
-        header.pointee.cmsg_len = vipd_cmsg_len(control.count)
-        UnsafeMutableRawBufferPointer(start: vipd_cmsg_data(header), count: control.count).copyBytes(from: control)
-        let sent = try nonBlockingSyscall("sendmsg(VRRP)", needs: .netRaw) { sendmsg(fileDescriptor, &message, 0) }
+        let sent = try nonBlockingSyscall("sendmsg(VRRP)", needs: .netRaw) {
+            payload.withUnsafeBytes { bytes in
+                sendVector.pointee = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+                var message = msghdr()
+                message.msg_name = UnsafeMutableRawPointer(sendAddress)
+                message.msg_namelen = socklen_t(addressLength)
+                message.msg_iov = sendVector
+                message.msg_iovlen = 1
+                message.msg_control = sendControl.baseAddress
+                message.msg_controllen = vipd_cmsg_space(infoLength)
+                return sendmsg(fileDescriptor, &message, 0)
+            }
+        }
         if sent == nil {
             throw SystemError(operation: "sendmsg(VRRP): socket buffer full", errno: EAGAIN)
         }
+    }
+
+    /// Writes the header of the one control message into `sendControl`; returns its data area.
+    private func controlData(level: Int32, type: Int32, length: Int) -> UnsafeMutableRawPointer {
+        var message = msghdr()
+        message.msg_control = sendControl.baseAddress
+        message.msg_controllen = vipd_cmsg_space(length)
+        let header = vipd_cmsg_firsthdr(&message)!
+        header.pointee.cmsg_level = level
+        header.pointee.cmsg_type = type
+        header.pointee.cmsg_len = vipd_cmsg_len(length)
+        return UnsafeMutableRawPointer(vipd_cmsg_data(header))
     }
 
     // MARK: receiving
 
     /// Reads queued packets, at most `limit` (never blocks); with more queued the descriptor stays
     /// readable, so a level-triggered poll comes back. Malformed IPv4 headers are skipped.
+    ///
+    /// One recvmmsg(2) per batch of up to `receiveBatch` datagrams; a batch that comes back short
+    /// means the queue is empty, so the usual case (one advertisement per wakeup) costs one system
+    /// call, not a second one that returns EAGAIN.
     public func readPackets(limit: Int = 256) throws(SystemError) -> [ReceivedPacket] {
         var packets: [ReceivedPacket] = []
-        while packets.count < limit, let packet = try receiveOne() {
-            if let packet = packet.packet { packets.append(packet) }
+        while packets.count < limit {
+            let batch = Swift.min(Self.receiveBatch, limit - packets.count)
+            guard let received = try nonBlockingSyscall("recvmmsg(VRRP)", {
+                vipd_recv_batch(fileDescriptor, receiveBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Self.receiveSlotSize,
+                                controlBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Self.controlSlotSize,
+                                receivePeers, receiveLengths, receiveControlLengths, receiveFlags, UInt32(batch))
+            }), received > 0 else { break }
+            for slot in 0..<Int(received) {
+                if let packet = parse(slot: slot) { packets.append(packet) }
+            }
+            if Int(received) < batch { break }
         }
         return packets
     }
 
-    /// One datagram; nil when the queue is empty, `.packet == nil` when it was not usable.
-    private func receiveOne() throws(SystemError) -> (packet: ReceivedPacket?, Void)? {
-        let peer = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
-        defer { peer.deallocate() }
-        peer.initialize(to: sockaddr_storage())
-        let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
-        defer { vector.deallocate() }
-        vector.initialize(to: iovec(iov_base: receiveBuffer.baseAddress, iov_len: receiveBuffer.count))
-        var message = msghdr()
-        message.msg_name = UnsafeMutableRawPointer(peer)
-        message.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        message.msg_iov = vector
-        message.msg_iovlen = 1
-        message.msg_control = controlBuffer.baseAddress
-        message.msg_controllen = controlBuffer.count
-        guard let received = try nonBlockingSyscall("recvmsg(VRRP)", { recvmsg(fileDescriptor, &message, 0) }) else {
-            return nil
-        }
-        var control: [(level: Int32, type: Int32, data: [UInt8])] = []
-        var header = vipd_cmsg_firsthdr(&message)
-        while let h = header {
-            let dataLength = max(0, Int(h.pointee.cmsg_len) - vipd_cmsg_len(0))
-            control.append((h.pointee.cmsg_level, h.pointee.cmsg_type,
-                            Array(UnsafeBufferPointer(start: vipd_cmsg_data(h), count: dataLength))))
-            header = vipd_cmsg_nxthdr(&message, h)
-        }
-        let datagram = Array(UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<received]))
+    /// Receive slots: any valid VRRP packet fits one (IPv6: 8 + 255 × 16 bytes; IPv4 with the
+    /// longest header: 60 + 8 + 255 × 4 + 8). A longer datagram arrives truncated (MSG_TRUNC) and
+    /// fails to decode: it is dropped and counted as malformed, as it would be whole.
+    static let receiveSlotSize = 8192
+    static let controlSlotSize = 128
+    static let receiveBatch = 8
+
+    private func parse(slot: Int) -> ReceivedPacket? {
+        let length = Swift.min(receiveLengths[slot], Self.receiveSlotSize)
+        let datagram = UnsafeRawBufferPointer(start: receiveBuffer.baseAddress! + slot * Self.receiveSlotSize, count: length)
+        let control = UnsafeRawBufferPointer(start: controlBuffer.baseAddress! + slot * Self.controlSlotSize,
+                                             count: Swift.min(receiveControlLengths[slot], Self.controlSlotSize))
         switch family {
-        case .ipv4: return (parseIPv4(datagram, control), ())
-        case .ipv6: return (parseIPv6(datagram, peer.pointee, control), ())
+        case .ipv4: return parseIPv4(datagram, control)
+        case .ipv6: return parseIPv6(datagram, receivePeers[slot], control)
         }
     }
 
-    private func parseIPv4(_ datagram: [UInt8], _ control: [(level: Int32, type: Int32, data: [UInt8])]) -> ReceivedPacket? {
+    /// Calls `body` with (level, type, data) for each control message in `control`.
+    private func forEachControlMessage(_ control: UnsafeRawBufferPointer, _ body: (Int32, Int32, UnsafeRawBufferPointer) -> Void) {
+        guard control.count > 0 else { return }
+        var message = msghdr()
+        message.msg_control = UnsafeMutableRawPointer(mutating: control.baseAddress)
+        message.msg_controllen = control.count
+        var header = vipd_cmsg_firsthdr(&message)
+        while let h = header {
+            let dataLength = Swift.max(0, Int(h.pointee.cmsg_len) - vipd_cmsg_len(0))
+            body(h.pointee.cmsg_level, h.pointee.cmsg_type, UnsafeRawBufferPointer(start: vipd_cmsg_data(h), count: dataLength))
+            header = vipd_cmsg_nxthdr(&message, h)
+        }
+    }
+
+    private func parseIPv4(_ datagram: UnsafeRawBufferPointer, _ control: UnsafeRawBufferPointer) -> ReceivedPacket? {
         guard let header = IPv4HeaderFields(datagram), header.protocolNumber == UInt8(VRRPSocket.ipProtocol) else { return nil }
         var index = interfaceIndex
-        for c in control where c.level == Int32(IPPROTO_IP) && c.type == IP_PKTINFO && c.data.count >= 4 {
-            index = c.data.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+        forEachControlMessage(control) { level, type, data in
+            if level == Int32(IPPROTO_IP) && type == IP_PKTINFO && data.count >= 4 {
+                index = data.loadUnaligned(as: Int32.self)
+            }
         }
         let source = IPAddress.v4(header.source)
         return ReceivedPacket(payload: Array(datagram[header.headerLength..<header.totalLength]), source: source,
@@ -256,27 +303,28 @@ public final class VRRPSocket {
                               isFromSelf: localAddresses.contains(source))
     }
 
-    private func parseIPv6(_ datagram: [UInt8], _ peer: sockaddr_storage,
-                           _ control: [(level: Int32, type: Int32, data: [UInt8])]) -> ReceivedPacket? {
+    private func parseIPv6(_ datagram: UnsafeRawBufferPointer, _ peer: sockaddr_storage,
+                           _ control: UnsafeRawBufferPointer) -> ReceivedPacket? {
         guard Int32(peer.ss_family) == AF_INET6 else { return nil }
-        let sourceBytes = withUnsafeBytes(of: peer) { raw in
-            Array(raw[MemoryLayout<sockaddr_in6>.offset(of: \sockaddr_in6.sin6_addr)!...].prefix(16))
+        let sourceAddress = withUnsafeBytes(of: peer) { raw in
+            IPv6Address(bytes: raw[MemoryLayout<sockaddr_in6>.offset(of: \sockaddr_in6.sin6_addr)!...].prefix(16))
         }
-        guard let sourceAddress = IPv6Address(bytes: sourceBytes) else { return nil }
+        guard let sourceAddress else { return nil }
         var destination: IPv6Address?
         var hopLimit: UInt8?
         var index = interfaceIndex
-        for c in control where c.level == Int32(IPPROTO_IPV6) {
-            if c.type == IPV6_PKTINFO && c.data.count >= 20 {
-                destination = IPv6Address(bytes: c.data[0..<16])
-                index = Int32(bitPattern: c.data[16..<20].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
-            } else if c.type == IPV6_HOPLIMIT && c.data.count >= 4 {
-                hopLimit = UInt8(truncatingIfNeeded: c.data.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })
+        forEachControlMessage(control) { level, type, data in
+            guard level == Int32(IPPROTO_IPV6) else { return }
+            if type == IPV6_PKTINFO && data.count >= 20 {
+                destination = IPv6Address(bytes: data[0..<16])
+                index = Int32(bitPattern: data.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+            } else if type == IPV6_HOPLIMIT && data.count >= 4 {
+                hopLimit = UInt8(truncatingIfNeeded: data.loadUnaligned(as: Int32.self))
             }
         }
         guard let destination else { return nil }
         let source = IPAddress.v6(sourceAddress)
-        return ReceivedPacket(payload: datagram, source: source, destination: .v6(destination), hopLimit: hopLimit,
+        return ReceivedPacket(payload: Array(datagram), source: source, destination: .v6(destination), hopLimit: hopLimit,
                               interfaceIndex: index, isFromSelf: localAddresses.contains(source))
     }
 }

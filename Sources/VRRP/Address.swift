@@ -10,9 +10,14 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
         value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
     }
     /// The address from 4 bytes in network order.
+    /// (Inlinable so that callers get it specialized for their collection type: it is on the
+    /// receive path for every advertisement.)
+    @inlinable
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 4 else { return nil }
-        value = bytes.reduce(0) { $0 << 8 | UInt32($1) }
+        var v: UInt32 = 0
+        for b in bytes { v = v << 8 | UInt32(b) }
+        value = v
     }
     /// Dotted-quad text, e.g. `192.0.2.1`. Rejects leading zeros that could read as octal.
     public init?(_ text: some StringProtocol) {
@@ -47,6 +52,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     public init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
     /// The address from 16 bytes in network order.
+    @inlinable
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
         var h: UInt64 = 0, l: UInt64 = 0

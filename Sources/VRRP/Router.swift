@@ -3,8 +3,8 @@
 //
 // Sans-I/O: no clock, no sockets. The caller feeds `RouterInput`s with the current time, performs
 // the returned `RouterAction`s in order, and calls `handle(.timeout, now:)` once `nextDeadline` has
-// passed. Calling `.timeout` early is a harmless no-op; calling it late fires each due timer once
-// and re-arms it from `now`.
+// passed (or up to `nextDeadlineSlack` before). Calling `.timeout` earlier is a harmless no-op;
+// calling it late fires each due timer once and re-arms it from `now`.
 //
 // Every state change goes through `transition(to:reason:now:)`, which also performs the entry and
 // exit duties of the states (address add/remove, timers), so they cannot be forgotten on one path.
@@ -118,13 +118,28 @@ public struct Router: Sendable {
 
     /// The earliest pending timer, or nil when nothing is scheduled.
     public var nextDeadline: Instant? {
-        var earliest: Instant?
-        for deadline in [adverTimer, masterDownTimer, release?.completeAt, release?.deadline,
-                         handoverHold ? handoverHoldUntil : nil] {
-            if let deadline, earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        func earlier(_ a: Instant?, _ b: Instant?) -> Instant? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return b < a ? b : a
         }
-        return earliest
+        return earlier(earlier(earlier(adverTimer, masterDownTimer), earlier(release?.completeAt, release?.deadline)),
+                       handoverHold ? handoverHoldUntil : nil)
     }
+
+    /// How much before `nextDeadline` a `.timeout` still fires it: when the next deadline is a
+    /// Master's Adver_Timer, 1 % of the advertisement interval (at most 1 ms); otherwise zero. A
+    /// daemon running many routers can then send the advertisements that fall due within that
+    /// window in one wakeup. The early advertisement keeps the cadence: the next one is due one
+    /// interval after the deadline, not after the early `now`. Backups see a Master up to 1 %
+    /// early, far inside Master_Down_Interval.
+    public var nextDeadlineSlack: Duration {
+        guard state == .master, let due = adverTimer, due == nextDeadline else { return .zero }
+        return advertSlack
+    }
+
+    private var advertSlack: Duration { min(config.advertInterval.duration / 100, Self.maximumAdvertSlack) }
+    public static let maximumAdvertSlack: Duration = .milliseconds(1)
 
     /// Lowest priority a Backup can have (RFC 9568 §5.2.4: 1...254 for Backups).
     static let lowestBackupPriority: UInt8 = 1
@@ -305,9 +320,11 @@ public struct Router: Sendable {
                 actions += releaseTimedOut(now: now)
             }
         }
-        if state == .master, let due = adverTimer, due <= now {
+        if state == .master, let due = adverTimer, due <= now + advertSlack {
             // Adver_Timer expiry (RFC 9568 §6.4.3); a releasing Master keeps repeating priority 0.
-            adverTimer = now + config.advertInterval.duration
+            // Fired early (within `nextDeadlineSlack`), the next one keeps the cadence; fired late,
+            // it is one interval from now.
+            adverTimer = max(due, now) + config.advertInterval.duration
             actions.append(.sendAdvertisement(priority: release == nil ? effectivePriority : ProtocolConstants.stopPriority))
         }
         if state == .backup, let due = masterDownTimer, due <= now {

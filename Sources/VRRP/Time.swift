@@ -9,6 +9,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public static func < (a: Self, b: Self) -> Bool { a.nanoseconds < b.nanoseconds }
     public static func + (a: Self, d: Duration) -> Self { Instant(nanoseconds: a.nanoseconds &+ d.nanoseconds) }
+    public static func - (a: Self, d: Duration) -> Self { Instant(nanoseconds: a.nanoseconds &- d.nanoseconds) }
     public static func - (a: Self, b: Self) -> Duration { .nanoseconds(a.nanoseconds &- b.nanoseconds) }
     public var description: String { "t+\(Double(nanoseconds) / 1e6)ms" }
 }

@@ -401,7 +401,11 @@ public struct Simulation {
         let global = deadline.nanoseconds &- nodes[n].clockOffset
         guard nodes[n].scheduled[v] != global else { return }
         nodes[n].scheduled[v] = global
-        let fireAt = max(global, now) + random.int64(0...nodes[n].timerLatencyMax)
+        // Like the daemon's loop, fire a Master's advertisement timer early within its slack half
+        // of the time (when the loop would be awake for another router's timer).
+        let slack = nodes[n].routers[v].nextDeadlineSlack.nanoseconds
+        let early = slack > 0 && random.chance(0.5) ? random.int64(0...slack) : 0
+        let fireAt = max(global &- early, now) + random.int64(0...nodes[n].timerLatencyMax)
         queue.push(.timer(node: n, vr: v, incarnation: nodes[n].incarnation, deadline: global), at: fireAt)
     }
 

@@ -16,6 +16,34 @@ struct RouterStartupTimerTests {
         #expect(router.currentMasterPriority == 255)
     }
 
+    @Test("vipd: a Master's Adver_Timer may fire within 1 % of the interval (≤ 1 ms) early, keeping the cadence")
+    func adverTimerSlack() {
+        let i100 = AdvertInterval(centiseconds: 10)
+        var router = Router(config: makeConfig(priority: 255, interval: i100))
+        _ = router.handle(.start, now: t0)
+        let due = t0 + i100.duration
+        #expect(router.nextDeadline == due)
+        #expect(router.nextDeadlineSlack == .milliseconds(1))
+        // Earlier than the slack: nothing.
+        #expect(router.handle(.timeout, now: due - .microseconds(1_001)) == [])
+        #expect(router.nextDeadline == due)
+        // Within it: sent, and the next one is one interval after the deadline, not after now.
+        #expect(router.handle(.timeout, now: due - .microseconds(400)) == [.sendAdvertisement(priority: 255)])
+        #expect(router.nextDeadline == due + i100.duration)
+        // Late: one interval from now.
+        let late = due + i100.duration + .milliseconds(30)
+        #expect(router.handle(.timeout, now: late) == [.sendAdvertisement(priority: 255)])
+        #expect(router.nextDeadline == late + i100.duration)
+        // 1 % of a 10 ms interval; 1 ms at most for long intervals; none in Backup.
+        var fast = Router(config: makeConfig(priority: 255, interval: AdvertInterval(centiseconds: 1)))
+        _ = fast.handle(.start, now: t0)
+        #expect(fast.nextDeadlineSlack == .microseconds(100))
+        var slow = Router(config: makeConfig(priority: 255))
+        _ = slow.handle(.start, now: t0)
+        #expect(slow.nextDeadlineSlack == .milliseconds(1))
+        #expect(Router.started(makeConfig(priority: 100)).nextDeadlineSlack == .zero)
+    }
+
     @Test("RFC 9568 §6.4.1: a non-owner starts Backup with Master_Down_Timer = Master_Down_Interval")
     func nonOwnerStartsBackup() {
         var router = Router(config: makeConfig(priority: 100))
