@@ -50,6 +50,8 @@ public final class Daemon {
     var createdMacvlans: [String: Int32] = [:]
     /// Sysctl values we changed for virtual MACs, as they were before.
     var restoreSysctls: [SysctlSetting] = []
+    /// `conf/all.rp_filter` has been handed to the interfaces (see keepReversePathFilteringPerInterface).
+    var reversePathFilterMoved = false
     var interfaceDrops: [String: [String: Int]] = [:]
     let startedAt: Instant
     var stopping = false
@@ -294,6 +296,7 @@ public final class Daemon {
             let family: AddressFamily = mac == VirtualMAC.address(vrid: mac[5], family: .ipv4) ? .ipv4 : .ipv6
             let index = try netlink.createMacvlan(name: name, parentIndex: parent.index, mac: mac, mode: .private)
             createdMacvlans[name] = index
+            if family == .ipv4 { try keepReversePathFilteringPerInterface() }
             // Previous values come back on exit (the parent's matter; the macvlan's go with it).
             restoreSysctls += try Sysctl.apply(VirtualMAC.sysctlSettings(parent: parent.name, vmac: name, family: family))
             if family == .ipv6, let linkLocal = try netlink.linkLocalIPv6(interfaceIndex: parent.index) {
@@ -306,6 +309,27 @@ public final class Daemon {
         } catch {
             throw DaemonError.startup("virtual_mac \(name) on \(parent.name): \(error)")
         }
+    }
+
+    /// With `net.ipv4.conf.all.rp_filter` above 0 a VMAC's `rp_filter=0` has no effect and clients
+    /// can't reach the VIP: move `all`'s value onto `default` and every interface, then clear `all`
+    /// (keepalived does the same). Once per run, before the first IPv4 VMAC; undone on exit.
+    private func keepReversePathFilteringPerInterface() throws {
+        guard !reversePathFilterMoved else { return }
+        reversePathFilterMoved = true
+        let conf = ["net", "ipv4", "conf"]
+        var interfaces: [String: Int] = [:]
+        for link in try netlink.links() {
+            if let value = Sysctl.integer(conf + [link.name, "rp_filter"]) { interfaces[link.name] = value }
+        }
+        let all = Sysctl.integer(conf + ["all", "rp_filter"])
+        let settings = VirtualMAC.reversePathSettings(all: all, defaultValue: Sysctl.integer(conf + ["default", "rp_filter"]),
+                                                      interfaces: interfaces)
+        guard let all, !settings.isEmpty else { return }
+        restoreSysctls += try Sysctl.apply(settings)
+        logger.notice("net.ipv4.conf.all.rp_filter was \(all): set to 0 so that virtual-MAC interfaces can have rp_filter=0; \(all) set on default and on every interface below it instead (all restored on exit)", metadata: [
+            "raised": "\(settings.dropLast().map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+        ])
     }
 
     /// The router's VRRP socket: on its interface, or on its macvlan with a virtual MAC, so that

@@ -69,6 +69,36 @@ extension VirtualMAC {
     }
 }
 
+extension VirtualMAC {
+    /// What lets an IPv4 VMAC's `rp_filter=0` take effect on a host with `net.ipv4.conf.all.rp_filter`
+    /// above 0. The kernel filters with the larger of `conf/all` and the interface's value, so with
+    /// `all` strict (1) a VMAC drops clients' packets to the VIP (their reverse route is on the
+    /// parent) and the VIP is unreachable. As keepalived 2.2.7 does (`clear_rp_filter`): raise
+    /// `default` and every existing interface below `all` to `all`'s value, then set `all` to 0.
+    /// Every interface keeps the filtering it had; only the VMAC, set to 0 afterwards, loses it.
+    /// Empty when `all` is 0 (or unreadable, `nil`). `interfaces`: name → current `rp_filter`.
+    public static func reversePathSettings(all: Int?, defaultValue: Int?, interfaces: [String: Int]) -> [SysctlSetting] {
+        guard let all, all > 0 else { return [] }
+        let reason = "net.ipv4.conf.all.rp_filter was \(all): kept per interface so that virtual-MAC interfaces can have rp_filter=0"
+        var settings: [SysctlSetting] = []
+        if let defaultValue, defaultValue < all {
+            settings.append(SysctlSetting(["net", "ipv4", "conf", "default", "rp_filter"], String(all), reason: reason))
+        }
+        for (name, value) in interfaces.sorted(by: { $0.key < $1.key }) where value < all && name != "all" && name != "default" {
+            settings.append(SysctlSetting(["net", "ipv4", "conf", name, "rp_filter"], String(all), reason: reason))
+        }
+        settings.append(SysctlSetting(["net", "ipv4", "conf", "all", "rp_filter"], "0", reason: reason))
+        return settings
+    }
+}
+
+extension Sysctl {
+    /// A sysctl read as a whole number, `nil` when it can't be read or isn't one.
+    public static func integer(_ components: [String]) -> Int? {
+        (try? read(components)).flatMap { Int($0) }
+    }
+}
+
 extension String {
     func trimmingTrailingNewlines() -> String {
         var s = Substring(self)

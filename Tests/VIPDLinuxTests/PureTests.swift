@@ -148,4 +148,21 @@ import VRRP
                          "net.ipv4.conf.vrrp.51.rp_filter=0", "net.ipv6.conf.vrrp.51.disable_ipv6=1"])
         #expect(Sysctl.path(["net", "ipv4", "conf", "vrrp.51", "rp_filter"]) == "/proc/sys/net/ipv4/conf/vrrp.51/rp_filter")
     }
+
+    /// keepalived's clear_rp_filter: all's value moves to default and to every interface below it,
+    /// then all becomes 0; nothing when all is 0 or unreadable.
+    @Test func strictAllReversePathFilterMovesOntoTheInterfaces() {
+        let keys = VirtualMAC.reversePathSettings(all: 1, defaultValue: 0,
+                                                  interfaces: ["lo": 0, "eth1": 2, "eth0": 1, "vrrp.51": 0])
+            .map { "\($0.key)=\($0.value)" }
+        #expect(keys == ["net.ipv4.conf.default.rp_filter=1", "net.ipv4.conf.lo.rp_filter=1",
+                         "net.ipv4.conf.vrrp.51.rp_filter=1", "net.ipv4.conf.all.rp_filter=0"])
+        // Loose (2) everywhere: interfaces in strict mode are raised to loose, as the kernel
+        // already treated them (the larger value wins).
+        let loose = VirtualMAC.reversePathSettings(all: 2, defaultValue: 2, interfaces: ["eth0": 1])
+            .map { "\($0.key)=\($0.value)" }
+        #expect(loose == ["net.ipv4.conf.eth0.rp_filter=2", "net.ipv4.conf.all.rp_filter=0"])
+        #expect(VirtualMAC.reversePathSettings(all: 0, defaultValue: 1, interfaces: ["eth0": 0]).isEmpty)
+        #expect(VirtualMAC.reversePathSettings(all: nil, defaultValue: 1, interfaces: ["eth0": 0]).isEmpty)
+    }
 }
