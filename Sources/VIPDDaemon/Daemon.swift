@@ -322,12 +322,12 @@ public final class Daemon {
         for link in try netlink.links() {
             if let value = Sysctl.integer(conf + [link.name, "rp_filter"]) { interfaces[link.name] = value }
         }
-        let all = Sysctl.integer(conf + ["all", "rp_filter"])
-        let settings = VirtualMAC.reversePathSettings(all: all, defaultValue: Sysctl.integer(conf + ["default", "rp_filter"]),
+        let settings = VirtualMAC.reversePathSettings(all: Sysctl.integer(conf + ["all", "rp_filter"]),
+                                                      defaultValue: Sysctl.integer(conf + ["default", "rp_filter"]),
                                                       interfaces: interfaces)
-        guard let all, !settings.isEmpty else { return }
+        guard let last = settings.last else { return }
         restoreSysctls += try Sysctl.apply(settings)
-        logger.notice("net.ipv4.conf.all.rp_filter was \(all): set to 0 so that virtual-MAC interfaces can have rp_filter=0; \(all) set on default and on every interface below it instead (all restored on exit)", metadata: [
+        logger.notice("\(last.reason) (all restored on exit)", metadata: [
             "raised": "\(settings.dropLast().map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
         ])
     }

@@ -79,7 +79,7 @@ extension VirtualMAC {
     /// Empty when `all` is 0 (or unreadable, `nil`). `interfaces`: name → current `rp_filter`.
     public static func reversePathSettings(all: Int?, defaultValue: Int?, interfaces: [String: Int]) -> [SysctlSetting] {
         guard let all, all > 0 else { return [] }
-        let reason = "net.ipv4.conf.all.rp_filter was \(all): kept per interface so that virtual-MAC interfaces can have rp_filter=0"
+        let reason = "net.ipv4.conf.all.rp_filter was \(all): set to 0 so that virtual-MAC interfaces can have rp_filter=0; \(all) set on default and on every interface below it instead"
         var settings: [SysctlSetting] = []
         if let defaultValue, defaultValue < all {
             settings.append(SysctlSetting(["net", "ipv4", "conf", "default", "rp_filter"], String(all), reason: reason))
