@@ -18,6 +18,9 @@ let package = Package(
     targets: [
         // Pure protocol core: codec + state machine. No I/O, no clock, no Glibc.
         .target(name: "VRRP"),
+        // What a node decides around the core: receive filtering, tracking, sync groups, faults,
+        // operator requests. Pure like VRRP.
+        .target(name: "VRRPNode", dependencies: ["VRRP"]),
 
         // The YAML configuration file: parsing, validation with file:line:column errors, rendering.
         .target(name: "VIPDConfig", dependencies: ["VRRP", .product(name: "Yams", package: "Yams")]),
@@ -42,7 +45,7 @@ let package = Package(
         .target(name: "CVIPDSystem"),
         // The daemon's wiring: event loop, child processes, control socket, instances.
         .target(name: "VIPDDaemon", dependencies: [
-            "VRRP", "VIPDConfig", "VIPDLinux", "VIPDObservability", "CVIPDSystem",
+            "VRRP", "VRRPNode", "VIPDConfig", "VIPDLinux", "VIPDObservability", "CVIPDSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The `vipd` command.
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "VRRP"]),
         // Golden/ holds captured packets read via #filePath, not bundled resources.
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"], exclude: ["Golden"]),
+        .testTarget(name: "VRRPNodeTests", dependencies: ["VRRPNode", "VRRP"]),
         .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VRRP"]),
         .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability"]),

@@ -150,7 +150,9 @@ public struct Router: Sendable {
         config.isAddressOwner ? ProtocolConstants.ownerPriority : clampBackup(Int(config.priority))
     }
 
-    private static func clampBackup(_ value: Int) -> UInt8 {
+    /// A priority a non-owner can have: `value` clamped to 1...254 (RFC 9568 §5.2.4). The one
+    /// clamp for every priority computed outside the configuration (tracking, sync groups).
+    public static func clampBackup(_ value: Int) -> UInt8 {
         UInt8(min(max(value, Int(lowestBackupPriority)), Int(highestBackupPriority)))
     }
 

@@ -70,7 +70,9 @@ public struct RouterConfig: Hashable, Sendable {
         self.handoverReleaseDelay = handoverReleaseDelay
     }
 
-    public var isAddressOwner: Bool { priority == ProtocolConstants.ownerPriority }
+    public var isAddressOwner: Bool { Self.isAddressOwner(priority: priority) }
+    /// Priority 255 makes a router the owner of its virtual addresses (RFC 9568 §1, §6.1).
+    public static func isAddressOwner(priority: UInt8) -> Bool { priority == ProtocolConstants.ownerPriority }
     public var family: AddressFamily { primaryAddress.family }
 }
 
