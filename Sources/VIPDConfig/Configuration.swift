@@ -120,7 +120,13 @@ public struct InstanceConfig: Hashable, Sendable {
 public struct UnicastConfig: Hashable, Sendable {
     public var source: IPAddress
     public var peers: [IPAddress]
-    public init(source: IPAddress, peers: [IPAddress]) { self.source = source; self.peers = peers }
+    /// `ttl_check`: drop peers' advertisements whose TTL / Hop Limit is not 255. nil (not set):
+    /// on when every peer is on a connected subnet, decided by the daemon from the interface's
+    /// addresses (`UnicastTTLCheck` in VRRPNode).
+    public var ttlCheck: Bool?
+    public init(source: IPAddress, peers: [IPAddress], ttlCheck: Bool? = nil) {
+        self.source = source; self.peers = peers; self.ttlCheck = ttlCheck
+    }
 }
 
 /// Gratuitous ARP / unsolicited Neighbor Advertisement announcements on becoming Master.

@@ -48,7 +48,7 @@ enum Keys {
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
                            "track", "notify", "takeover", "v3_checksum_as_v2"]
     static let metrics = ["listen"]
-    static let unicast = ["source", "peers"]
+    static let unicast = ["source", "peers", "ttl_check"]
     static let garp = ["count", "interval", "repeat_after", "refresh"]
     static let track = ["interfaces", "scripts"]
     static let trackedInterface = ["name", "weight"]
@@ -416,7 +416,9 @@ struct ConfigDecoder {
             guard !peers.contains(peer) else { throw reader.error(at: p, "unicast peer \(peer) is listed twice") }
             peers.append(peer)
         }
-        return UnicastConfig(source: source, peers: peers)
+        var ttlCheck: Bool?
+        if let n = f.optional("ttl_check") { ttlCheck = try reader.bool(n, "unicast.ttl_check") }
+        return UnicastConfig(source: source, peers: peers, ttlCheck: ttlCheck)
     }
 
     private func garp(_ node: Node) throws(ConfigError) -> GARPConfig {

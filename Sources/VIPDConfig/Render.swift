@@ -46,6 +46,7 @@ extension VIPDConfiguration {
             out += "    unicast:\n"
             out += "      source: \(quoted(u.source.description))\n"
             out += "      peers: [\(u.peers.map { quoted($0.description) }.joined(separator: ", "))]\n"
+            if let ttlCheck = u.ttlCheck { out += "      ttl_check: \(ttlCheck)\n" }
         }
         line("virtual_mac", "\(i.virtualMAC)")
         out += "    garp:\n"

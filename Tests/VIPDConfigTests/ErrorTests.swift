@@ -139,6 +139,10 @@ let errorCases: [ErrorCase] = [
               line: 6, column: 14, fragment: "unicast instances must be single-family"),
     ErrorCase(name: "unicast without peers", yaml: minimal("    unicast: { source: 192.0.2.11, peers: [] }\n"), line: 6, column: 43,
               fragment: "unicast.peers is empty"),
+    ErrorCase(name: "unicast ttl_check not a bool", yaml: minimal("    unicast: { source: 192.0.2.11, peers: [192.0.2.12], ttl_check: 255 }\n"),
+              line: 6, column: 68, fragment: "unicast.ttl_check must be true or false, got '255'"),
+    ErrorCase(name: "unicast ttl_check misspelled", yaml: minimal("    unicast: { source: 192.0.2.11, peers: [192.0.2.12], ttl: true }\n"),
+              line: 6, column: 57, fragment: "ttl"),
     ErrorCase(name: "unicast peer is source", yaml: minimal("    unicast: { source: 192.0.2.11, peers: [192.0.2.11] }\n"), line: 6, column: 44,
               fragment: "is the unicast source itself"),
     // owner

@@ -105,6 +105,32 @@ import VRRP
         #expect(scripts[1].interval == .seconds(5) && scripts[1].timeout == .seconds(5))
     }
 
+    /// `unicast.ttl_check`: absent means "decided by the daemon" (nil), and both values render back.
+    @Test(arguments: [("", nil), (", ttl_check: true", true), (", ttl_check: false", false)] as [(String, Bool?)])
+    func unicastTTLCheck(_ fragment: String, _ expected: Bool?) throws {
+        let yaml = minimal("    unicast: { source: 192.0.2.11, peers: [192.0.2.12]\(fragment) }\n")
+        let config = try VIPDConfiguration.parse(yaml: yaml, file: "t.yaml")
+        #expect(config.instances[0].unicast == UnicastConfig(source: ip("192.0.2.11"), peers: [ip("192.0.2.12")], ttlCheck: expected))
+        let rendered = config.renderYAML()
+        #expect(rendered.contains("ttl_check") == (expected != nil))
+        #expect(try VIPDConfiguration.parse(yaml: rendered, file: "rendered") == config)
+    }
+
+    /// Every ```yaml block of docs/config.md loads (the reference's examples stay true).
+    @Test func configReferenceExamplesLoad() throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent("docs/config.md"), encoding: .utf8)
+        var blocks: [String] = [], current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```yaml" { current = [] } else if let lines = current, line == "```" {
+                blocks.append(lines.joined(separator: "\n")); current = nil
+            } else { current?.append(line) }
+        }
+        #expect(blocks.count >= 2)
+        for (index, yaml) in blocks.enumerated() {
+            if case .failure(let error) = parseResult(yaml, file: "docs/config.md block \(index + 1)") { Issue.record("\(error)") }
+        }
+    }
+
     @Test func trackedInterfaceWeightDefaultsToZero() throws {
         let config = try VIPDConfiguration.parse(yaml: minimal("    track: { interfaces: [ { name: eth1 } ] }\n"), file: "t")
         #expect(config.instances[0].track.interfaces == [TrackedInterface(name: "eth1", weight: 0)])
