@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VRRP"]),
         .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability"]),
-        .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VRRP"]),
+        .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VRRP", "VRRPNode"]),
         // inject.py: the packet injector the hostile-input tests run in a lab namespace.
         .testTarget(name: "EndToEndTests", dependencies: ["VIPDDaemon", "VRRP"], exclude: ["inject.py"]),
     ],

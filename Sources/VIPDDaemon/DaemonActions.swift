@@ -52,8 +52,7 @@ extension Daemon {
         case .takeoverPending(let pending):
             takeoverPendingChanged(runtime, pending)
         case .dropped(let reason):
-            runtime.counters.drops[reason.label, default: 0] += 1
-            metrics.dropped(interface: runtime.interfaceName, reason: reason.label)
+            countRouterDrop(runtime, reason.label)
         }
     }
 

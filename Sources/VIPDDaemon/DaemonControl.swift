@@ -5,6 +5,7 @@ import Glibc
 #endif
 import VIPDConfig
 import VRRP
+import VRRPNode
 
 extension Daemon {
     func handleControl(_ request: ControlRequest) -> ControlResponse {
@@ -29,7 +30,7 @@ extension Daemon {
             let worst: RouterState = states.contains(.fault) ? .fault
                 : states.contains(.initialize) ? .initialize
                 : states.contains(.backup) ? .backup : (states.first ?? .initialize)
-            let trackers = trackedItems(instance).map { TrackerStatus(name: $0.name, kind: $0.name.hasPrefix("interface") ? "interface" : "script", up: $0.up, weight: $0.weight) }
+            let trackers = trackedItems(instance).map { TrackerStatus(name: $0.description, kind: $0.kind.label, up: $0.up, weight: $0.weight) }
             return InstanceStatus(
                 name: instance.name, interface: instance.interface, vrid: Int(instance.vrid), version: Int(instance.version.rawValue),
                 state: worst.description, syncGroup: config.syncGroups.first { $0.instances.contains(instance.name) }?.name,
@@ -48,46 +49,39 @@ extension Daemon {
         return selected.isEmpty ? nil : selected
     }
 
+    /// `vipd handover [--cancel]`: the node layer decides per router; ok when any router acted.
     func handover(instance: String?, holdSeconds: Double?, cancel: Bool) -> ControlResponse {
         guard let selected = selectRouters(instance) else { return .failure("no instance named \(instance ?? "")") }
-        var messages: [String] = []
-        for runtime in selected {
+        let now = loop.now()
+        let results = selected.map { runtime -> HandoverResult in
+            let outcome: (actions: [RouterAction], result: HandoverResult)
             if cancel {
-                guard runtime.router.handoverHold || runtime.router.isReleasing else {
-                    messages.append("\(runtime.key): no handover to cancel")
-                    continue
-                }
-                feed(runtime, .cancelHandover)
-                messages.append("\(runtime.key): handover cancelled; normal election resumes")
+                outcome = OperatorRequests.cancelHandover(&runtime.router, now: now)
             } else {
-                guard runtime.router.state == .master, !runtime.router.isReleasing else {
-                    messages.append("\(runtime.key): not Master here (\(runtime.router.state)); nothing to hand over")
-                    continue
-                }
-                let holdUntil = holdSeconds.map { loop.now() + .milliseconds(Int64($0 * 1000)) }
-                feed(runtime, .handover(holdUntil: holdUntil))
-                messages.append("\(runtime.key): stepping aside for the best Backup"
-                                + (holdSeconds.map { "; not taking back for \($0) s" } ?? "; not taking back until `vipd handover --cancel`"))
+                let holdUntil = holdSeconds.map { now + .milliseconds(Int64($0 * 1000)) }
+                outcome = OperatorRequests.handover(&runtime.router, holdUntil: holdUntil, holdSeconds: holdSeconds, now: now)
             }
+            apply(runtime, outcome.actions)
+            return outcome.result
         }
-        let acted = messages.contains { !$0.contains("nothing to hand over") && !$0.contains("no handover to cancel") }
-        return ControlResponse(ok: acted, message: messages.joined(separator: "\n"))
+        return ControlResponse(ok: OperatorRequests.succeeded(results), message: Self.messages(selected, results))
     }
 
+    /// `vipd approve INSTANCE`: a pending manual takeover happens; ok when one did.
     func approve(instance: String?) -> ControlResponse {
         guard let instance else { return .failure("approve needs an instance name") }
         guard let selected = selectRouters(instance) else { return .failure("no instance named \(instance)") }
-        var messages: [String] = []
-        var approved = false
-        for runtime in selected {
-            if runtime.router.takeoverPending {
-                feed(runtime, .approveTakeover)
-                approved = true
-                messages.append("\(runtime.key): takeover approved (now \(runtime.router.state))")
-            } else {
-                messages.append("\(runtime.key): no takeover pending (\(runtime.router.state))")
-            }
+        let now = loop.now()
+        let results = selected.map { runtime -> ApprovalResult in
+            let outcome = OperatorRequests.approve(&runtime.router, now: now)
+            apply(runtime, outcome.actions)
+            return outcome.result
         }
-        return ControlResponse(ok: approved, message: messages.joined(separator: "\n"))
+        return ControlResponse(ok: OperatorRequests.succeeded(results), message: Self.messages(selected, results))
+    }
+
+    /// One line per router: `instance/family: result`.
+    private static func messages(_ routers: [RouterRuntime], _ results: [some CustomStringConvertible]) -> String {
+        zip(routers, results).map { "\($0.key): \($1)" }.joined(separator: "\n")
     }
 }

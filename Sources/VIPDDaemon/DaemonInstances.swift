@@ -3,6 +3,7 @@
 import VIPDConfig
 import VIPDLinux
 import VRRP
+import VRRPNode
 
 extension Daemon {
     private func resolveInterface(_ name: String) throws -> LinkInfo {
@@ -33,14 +34,15 @@ extension Daemon {
                 addressName = name
                 mac = vmac
             }
+            let owner = RouterConfig.isAddressOwner(priority: instance.priority)
             // Crash leftovers: a previous run may have died holding the addresses. The address
             // owner's addresses are its own and stay.
-            if instance.priority != ProtocolConstants.ownerPriority {
+            if !owner {
                 for prefix in instance.addresses(of: family) {
                     try? netlink.removeAddress(prefix, interfaceIndex: addressIndex)
                 }
             }
-            if family == .ipv4 && instance.priority != ProtocolConstants.ownerPriority {
+            if family == .ipv4 && !owner {
                 // A VIP may be an address owner's real address (RFC 9568 §1). While we hold it, the
                 // kernel drops the owner's advertisements as coming from a local source (a martian),
                 // so we would never hear the owner return. accept_local lets them through.
@@ -55,10 +57,10 @@ extension Daemon {
                 router: Router(config: instance.routerConfig(family: family, primaryAddress: primary ?? placeholderAddress(family))),
                 interfaceIndex: link.index, interfaceName: link.name,
                 addressInterfaceIndex: addressIndex, addressInterfaceName: addressName, announceMAC: mac)
-            if primary == nil {
-                runtime.activeFaults.insert(noAddressFault(family, link.name))
-            }
-            if !link.isOperational { runtime.activeFaults.insert(linkFault(link.name)) }
+            // Not started yet: the core only records these, and starts in Fault while any is set.
+            if primary == nil { setFault(runtime, .noAddress(family, interface: link.name), active: true) }
+            if !link.isOperational { setFault(runtime, .linkDown(interface: link.name), active: true) }
+            refreshUnicastTTLCheck(runtime, announce: true)
             if let primary { try openSocket(for: runtime, source: primary) }
             metrics.setPriority(instance: instance.name, family: family, configured: instance.priority, effective: instance.priority)
             metrics.setState(instance: instance.name, family: family, state: .initialize)
@@ -73,16 +75,12 @@ extension Daemon {
     func placeholderAddress(_ family: AddressFamily) -> IPAddress {
         family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0))
     }
-    func noAddressFault(_ family: AddressFamily, _ interface: String) -> String {
-        family == .ipv4 ? "no IPv4 address on \(interface)" : "no IPv6 link-local address on \(interface)"
-    }
-    func linkFault(_ interface: String) -> String { "link \(interface) down" }
 
     func primaryAddress(for instance: InstanceConfig, family: AddressFamily, link: LinkInfo) throws -> IPAddress? {
         if let unicast = instance.unicast, unicast.source.family == family { return unicast.source }
         // A VIP that may be released is no primary address. The address owner's own virtual
         // addresses are real interface addresses (RFC 9568 §1, "IPvX Address Owner"), so they are.
-        let owned = instance.priority == ProtocolConstants.ownerPriority ? Set(instance.addresses.map(\.address)) : []
+        let owned = RouterConfig.isAddressOwner(priority: instance.priority) ? Set(instance.addresses.map(\.address)) : []
         let ours = Set(config.instances.flatMap { $0.addresses.map(\.address) }).subtracting(owned)
         do {
             switch family {
@@ -118,9 +116,6 @@ extension Daemon {
     func startRouter(_ runtime: RouterRuntime) {
         guard !runtime.started else { return }
         runtime.started = true
-        for reason in runtime.activeFaults.sorted() {
-            apply(runtime, runtime.router.handle(.fault(active: true, reason: reason, linkDown: true), now: loop.now()))
-        }
         feed(runtime, .start)
     }
 }

@@ -3,6 +3,7 @@
 
 import VIPDLinux
 import VRRP
+import VRRPNode
 
 extension Daemon {
     func readLinkEvents() {
@@ -24,13 +25,13 @@ extension Daemon {
                     if !runtime.instance.virtualMAC { runtime.addressInterfaceIndex = link.index }
                     reopenSocket(runtime, link: link)
                 }
-                setFault(runtime, linkFault(link.name), active: !link.isOperational, linkDown: true)
-                setFault(runtime, "interface \(link.name) gone", active: false)
+                setFault(runtime, .linkDown(interface: link.name), active: !link.isOperational)
+                setFault(runtime, .interfaceGone(interface: link.name), active: false)
             }
             trackedInterfaceChanged(name: link.name, up: link.isOperational)
         case .linkRemoved(let index, let name):
             for runtime in routers where runtime.interfaceIndex == index || runtime.addressInterfaceIndex == index {
-                setFault(runtime, "interface \(name) gone", active: true, linkDown: true)
+                setFault(runtime, .interfaceGone(interface: name), active: true)
             }
             trackedInterfaceChanged(name: name, up: false)
         case .addressRemoved(let address):
@@ -49,9 +50,9 @@ extension Daemon {
                     }
                 }
             }
-            refreshPrimaryAddresses()
+            addressesChanged()
         case .addressAdded, .addressUpdated:
-            refreshPrimaryAddresses()
+            addressesChanged()
         case .resynchronized:
             logger.warning("link monitor overran; state re-read from the kernel")
         }
@@ -70,9 +71,13 @@ extension Daemon {
         }
     }
 
-    /// A router started without a usable address gets one when it appears.
-    private func refreshPrimaryAddresses() {
-        for runtime in routers where runtime.activeFaults.contains(noAddressFault(runtime.key.family, runtime.interfaceName)) {
+    /// A router started without a usable address gets one when it appears; unicast TTL checks
+    /// left to the daemon follow the connected subnets.
+    private func addressesChanged() {
+        for runtime in routers { refreshUnicastTTLCheck(runtime) }
+        for runtime in routers {
+            let noAddress = FaultReason.noAddress(runtime.key.family, interface: runtime.interfaceName)
+            guard noAddress.isActive(in: runtime.router) else { continue }
             guard let link = try? netlink.interface(index: runtime.interfaceIndex),
                   let primary = try? primaryAddress(for: runtime.instance, family: runtime.key.family, link: link) else { continue }
             var routerConfig = runtime.router.config
@@ -82,14 +87,14 @@ extension Daemon {
                 logger.error("\(runtime.key): \(error)")
                 continue
             }
-            setFault(runtime, noAddressFault(runtime.key.family, runtime.interfaceName), active: false)
+            setFault(runtime, noAddress, active: false)
         }
     }
 
-    func setFault(_ runtime: RouterRuntime, _ reason: String, active: Bool, linkDown: Bool = false) {
-        guard active != runtime.activeFaults.contains(reason) else { return }
-        if active { runtime.activeFaults.insert(reason) } else { runtime.activeFaults.remove(reason) }
-        guard runtime.started else { return }
-        feed(runtime, .fault(active: active, reason: reason, linkDown: linkDown))
+    /// Raises or clears one fault in the core, which holds the set (also before `.start`: it then
+    /// starts in Fault).
+    func setFault(_ runtime: RouterRuntime, _ reason: FaultReason, active: Bool) {
+        guard let input = reason.change(in: runtime.router, active: active) else { return }
+        feed(runtime, input)
     }
 }

@@ -2,6 +2,7 @@
 
 import VIPDLinux
 import VRRP
+import VRRPNode
 
 extension Daemon {
     func readPackets(_ key: SocketKey) {
@@ -14,45 +15,35 @@ extension Daemon {
         for packet in packets { receive(packet, on: key) }
     }
 
+    /// The rules are the node layer's (VRRPNode): this passes the packet's facts in and carries
+    /// out what comes back — count a drop, log a checksum-form change, feed the router.
     func receive(_ packet: ReceivedPacket, on key: SocketKey) {
         if packet.isFromSelf { return }
-        // TTL/Hop Limit 255 is required for multicast (RFC 9568 §7.1); in unicast mode keepalived
-        // relaxes it, and so do we: those packets are accepted only from configured peers.
-        let multicast: Bool
-        switch packet.destination {
-        case .v4(let a): multicast = a.isMulticast
-        case .v6(let a): multicast = a.isMulticast
-        }
-        let context = PacketContext(source: packet.source, destination: packet.destination,
-                                    hopLimit: multicast ? packet.hopLimit : nil)
+        let facts = PacketFacts(source: packet.source, destination: packet.destination, hopLimit: packet.hopLimit)
         let decoded: DecodedAdvertisement
-        do {
-            decoded = try VRRPCodec.decode(packet.payload, context: context)
-        } catch {
-            countInterfaceDrop(key.interfaceIndex, DropReason.malformed(error).label)
+        switch ReceiveFilter.decode(packet.payload, facts) {
+        case .success(let advertisement): decoded = advertisement
+        case .failure(let drop):
+            countInterfaceDrop(key.interfaceIndex, drop.label)
             return
         }
-        let advert = decoded.advertisement
-        guard let runtime = routerIndex[RouterLookupKey(interfaceIndex: key.interfaceIndex, family: key.family, vrid: advert.vrid)] else {
-            countInterfaceDrop(key.interfaceIndex, DropReason.unknownVRID.label)
+        let lookup = RouterLookupKey(interfaceIndex: key.interfaceIndex, family: key.family, vrid: decoded.advertisement.vrid)
+        guard let runtime = routerIndex[lookup] else {
+            countInterfaceDrop(key.interfaceIndex, ReceiveDrop.unknownVRID.label)
             return
         }
-        if let peers = runtime.unicastPeers, !peers.contains(packet.source) {
-            perform(.dropped(.notAPeer), runtime)
-            return
+        for action in runtime.receiver.receive(decoded, facts) {
+            switch action {
+            case .dropped(let drop):
+                countRouterDrop(runtime, drop.label)
+            case .checksumFormFollowed(let group, let peer):
+                logger.notice("\(runtime.key): unicast peer \(peer) uses the \(group ? "old (group address)" : "standard") VRRPv3 checksum; sending it too")
+            case .deliver(let input):
+                runtime.counters.advertsReceived += 1
+                runtime.metricHandles?.advertsReceived.increment()
+                feed(runtime, input)
+            }
         }
-        if !multicast && runtime.unicastPeers == nil {
-            // A multicast instance only listens to the group; unicast packets to it come from a
-            // misconfigured or hostile sender and would bypass the TTL check.
-            perform(.dropped(.notAPeer), runtime)
-            return
-        }
-        if runtime.unicastPeers != nil, runtime.key.family == .ipv4, advert.version == .v3 {
-            followPeerChecksum(runtime, decoded.checksumForm, from: packet.source)
-        }
-        runtime.counters.advertsReceived += 1
-        runtime.metricHandles?.advertsReceived.increment()
-        feed(runtime, .advertisement(advert, source: packet.source))
     }
 
     /// Rebuilt when routers are added or removed, or an interface changes index.
@@ -68,22 +59,6 @@ extension Daemon {
         }
     }
 
-    /// A unicast v3/IPv4 peer's checksum form decides ours: keepalived with `old_unicast_checksum`
-    /// accepts only the group form, and one without it accepts both (and switches to the group
-    /// form when it sees it), so answering in the form we hear interoperates with both. The
-    /// message-only form (Cisco) says nothing about what the peer accepts and changes nothing.
-    func followPeerChecksum(_ runtime: RouterRuntime, _ form: ChecksumForm, from source: IPAddress) {
-        let group: Bool
-        switch form {
-        case .withGroupPseudoHeader: group = true
-        case .withPseudoHeader: group = false
-        case .withoutPseudoHeader: return
-        }
-        guard group != runtime.peersUseGroupChecksum else { return }
-        runtime.peersUseGroupChecksum = group
-        logger.notice("\(runtime.key): unicast peer \(source) uses the \(group ? "old (group address)" : "standard") VRRPv3 checksum; sending it too")
-    }
-
     func countInterfaceDrop(_ interfaceIndex: Int32, _ label: String) {
         countInterfaceDrop(interfaceNames[interfaceIndex] ?? "#\(interfaceIndex)", label)
     }
@@ -91,5 +66,32 @@ extension Daemon {
     func countInterfaceDrop(_ interface: String, _ label: String) {
         interfaceDrops[interface, default: [:]][label, default: 0] += 1
         metrics.dropped(interface: interface, reason: label)
+    }
+
+    /// A drop by one virtual router (the node layer's or the core's): in its status counters and
+    /// in the metric of its interface.
+    func countRouterDrop(_ runtime: RouterRuntime, _ label: String) {
+        runtime.counters.drops[label, default: 0] += 1
+        metrics.dropped(interface: runtime.interfaceName, reason: label)
+    }
+
+    /// Whether a unicast router checks its peers' TTL (`unicast.ttl_check`, or when not set: every
+    /// peer inside the subnet of an address on the interface). Called when the router is created
+    /// or reconfigured and on every address change; logs when the answer changes (or `announce`).
+    func refreshUnicastTTLCheck(_ runtime: RouterRuntime, announce: Bool = false) {
+        guard let unicast = runtime.instance.unicast else { return }
+        var interfaceAddresses: [AddressPrefix] = []
+        if unicast.ttlCheck == nil {
+            do { interfaceAddresses = try netlink.addresses(interfaceIndex: runtime.interfaceIndex).map(\.prefix) } catch {
+                logger.warning("\(runtime.key): reading the addresses of \(runtime.interfaceName) failed (\(error)); keeping the unicast TTL check as it is")
+                return
+            }
+        }
+        let enabled = UnicastTTLCheck.enabled(configured: unicast.ttlCheck, peers: unicast.peers, interfaceAddresses: interfaceAddresses)
+        guard enabled != runtime.receiver.settings.unicastTTLCheck || announce else { return }
+        runtime.receiver.settings.unicastTTLCheck = enabled
+        let why = unicast.ttlCheck != nil ? "ttl_check: \(enabled)"
+            : enabled ? "every peer is on a connected subnet" : "not every peer is on a connected subnet of \(runtime.interfaceName)"
+        logger.info("\(runtime.key): unicast TTL check \(enabled ? "on" : "off") (\(why))")
     }
 }

@@ -60,6 +60,7 @@ extension Daemon {
             } else {
                 for runtime in routers where runtime.key.instance == instance.name {
                     runtime.instance = instance
+                    refreshUnicastTTLCheck(runtime, announce: previous.unicast?.ttlCheck != instance.unicast?.ttlCheck)
                     // Tracking re-applies its penalty right after (applyTracking below).
                     let routerConfig = instance.routerConfig(family: runtime.key.family, primaryAddress: runtime.router.config.primaryAddress)
                     apply(runtime, runtime.router.reconfigure(routerConfig, now: loop.now()))
@@ -89,7 +90,7 @@ extension Daemon {
 
     static func identityChanged(_ a: InstanceConfig, _ b: InstanceConfig) -> Bool {
         a.interface != b.interface || a.vrid != b.vrid || a.version != b.version || a.addresses != b.addresses
-            || a.unicast != b.unicast || a.virtualMAC != b.virtualMAC || a.v3ChecksumAsV2 != b.v3ChecksumAsV2
+            || a.unicast?.source != b.unicast?.source || a.unicast?.peers != b.unicast?.peers || a.virtualMAC != b.virtualMAC || a.v3ChecksumAsV2 != b.v3ChecksumAsV2
             || a.authPass != b.authPass
     }
 

@@ -1,17 +1,13 @@
-// Tracking and sync groups: tracked interfaces and scripts set each instance's effective priority
-// (or Fault); a sync group makes its members move together.
-//
-// Sync group semantics (vipd): a member's own fault (link down, interface gone, a weight-0 tracked
-// item down) puts every member in Fault; and the group's worst tracking penalty applies to every
-// member, so a tracked failure that moves one member's VIP moves all of them.
+// Tracking and sync groups, wired: tracked interfaces and scripts set each instance's effective
+// priority (or Fault); a sync group makes its members move together. The rules (weights, the clamp,
+// weight 0 = Fault, the group's worst penalty, fault propagation) are VRRPNode's `Tracking` and
+// `SyncGroupRules`; this gathers the facts and feeds the routers what changed.
 
 import VIPDConfig
 import VRRP
+import VRRPNode
 
 extension Daemon {
-    static let trackingFaultReason = "a tracked item with weight 0 is down"
-    static func syncFaultReason(_ group: String) -> String { "sync group \(group): a member is in fault" }
-
     func startTrackers(_ instance: InstanceConfig) {
         scriptTrackers[instance.name]?.forEach { $0.stop() }
         scriptTrackers[instance.name] = instance.track.scripts.enumerated().map { index, script in
@@ -35,48 +31,32 @@ extension Daemon {
 
     func trackedInterfaceChanged(name: String, up: Bool) {
         guard config.instances.contains(where: { $0.track.interfaces.contains { $0.name == name } }) else { return }
+        let tracker = TrackedItem(kind: .interface(name), weight: 0, up: up).description
         for instance in config.instances where instance.track.interfaces.contains(where: { $0.name == name }) {
-            metrics.trackerState(instance: instance.name, tracker: "interface \(name)", up: up)
+            metrics.trackerState(instance: instance.name, tracker: tracker, up: up)
         }
         applyTracking()
     }
 
-    func trackedItems(_ instance: InstanceConfig) -> [TrackedItemState] {
+    func trackedItems(_ instance: InstanceConfig) -> [TrackedItem] {
         let interfaces = instance.track.interfaces.map { tracked in
-            TrackedItemState(name: "interface \(tracked.name)", weight: tracked.weight,
-                             up: monitor.links.values.first { $0.name == tracked.name }?.isOperational ?? false)
+            TrackedItem(kind: .interface(tracked.name), weight: tracked.weight,
+                        up: monitor.links.values.first { $0.name == tracked.name }?.isOperational ?? false)
         }
-        let scripts = (scriptTrackers[instance.name] ?? []).map {
-            TrackedItemState(name: $0.name, weight: $0.weight, up: $0.up)
-        }
-        return interfaces + scripts
+        return interfaces + (scriptTrackers[instance.name] ?? []).map(\.item)
     }
 
     /// Recomputes every instance's effective priority and tracking/sync faults and feeds changes.
     func applyTracking() {
-        var priority: [String: UInt8?] = [:]
-        for instance in config.instances {
-            priority[instance.name] = PriorityComputation.effectivePriority(configured: instance.priority, items: trackedItems(instance))
+        let instances = config.instances.map {
+            TrackedInstance(name: $0.name, configuredPriority: $0.priority, tracking: Tracking.result(configured: $0.priority, items: trackedItems($0)))
         }
-        // Sync groups: the worst penalty of any member applies to all non-owner members.
-        var adjusted = priority
-        for group in config.syncGroups {
-            let members = config.instances.filter { group.instances.contains($0.name) }
-            let penalties = members.compactMap { m -> Int? in
-                guard m.priority != ProtocolConstants.ownerPriority, let p = priority[m.name] ?? nil else { return nil }
-                return Int(p) - Int(m.priority)
-            }
-            guard let worst = penalties.min() else { continue }
-            for m in members where m.priority != ProtocolConstants.ownerPriority {
-                if let p = priority[m.name], p != nil {
-                    adjusted[m.name] = UInt8(min(max(Int(m.priority) + worst, 1), 254))
-                }
-            }
-        }
+        let groups = config.syncGroups.map { SyncGroup(name: $0.name, members: $0.instances) }
+        let results = SyncGroupRules.apply(groups, to: instances)
         for runtime in routers {
             let name = runtime.key.instance
-            let effective = adjusted[name] ?? nil
-            setFault(runtime, Self.trackingFaultReason, active: effective == nil)
+            let effective = results[name]?.priority
+            setFault(runtime, .trackedItemDown, active: results[name] == .fault)
             if let effective, effective != runtime.router.effectivePriority, runtime.started {
                 feed(runtime, .priorityChanged(effective))
             } else if let effective, !runtime.started, effective != runtime.instance.priority {
@@ -93,12 +73,11 @@ extension Daemon {
     /// Propagates a member's own fault to the rest of its sync group.
     func syncGroupsChanged() {
         for group in config.syncGroups {
-            let reason = Self.syncFaultReason(group.name)
             let members = routers.filter { group.instances.contains($0.key.instance) }
-            let anyOwnFault = members.contains { !$0.activeFaults.subtracting([reason]).isEmpty }
+            let carry = SyncGroupRules.groupFault(SyncGroup(name: group.name, members: group.instances),
+                                                  faults: members.map { (member: ObjectIdentifier($0), faults: $0.router.activeFaults) })
             for runtime in members {
-                let ownFault = !runtime.activeFaults.subtracting([reason]).isEmpty
-                setFault(runtime, reason, active: anyOwnFault && !ownFault)
+                setFault(runtime, .syncGroup(group.name), active: carry[ObjectIdentifier(runtime)] ?? false)
             }
         }
     }

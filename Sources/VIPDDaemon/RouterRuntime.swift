@@ -5,6 +5,7 @@ import VIPDConfig
 import VIPDLinux
 import VIPDObservability
 import VRRP
+import VRRPNode
 
 struct RouterKey: Hashable, CustomStringConvertible {
     var instance: String
@@ -34,8 +35,9 @@ final class RouterRuntime {
     var counters = RouterCounters()
     /// Prometheus counters of this router, looked up once (see VIPDMetrics.routerHandles).
     var metricHandles: VIPDMetrics.RouterHandles?
-    /// Fault reasons currently given to the core, so that only changes are sent.
-    var activeFaults: Set<String> = []
+    /// Receive filtering and checksum-form following for this router (VRRPNode); its unicast TTL
+    /// check is set by the daemon from the interface's addresses (`Daemon.refreshUnicastTTLCheck`).
+    var receiver: AdvertisementReceiver
     /// True once the core has received `.start`.
     var started = false
 
@@ -45,6 +47,7 @@ final class RouterRuntime {
         self.interfaceIndex = interfaceIndex; self.interfaceName = interfaceName
         self.addressInterfaceIndex = addressInterfaceIndex; self.addressInterfaceName = addressInterfaceName
         self.announceMAC = announceMAC
+        receiver = AdvertisementReceiver(settings: ReceiverSettings(family: key.family))
         derive()
     }
 
@@ -68,16 +71,15 @@ final class RouterRuntime {
             case .ipv6: destinations = [.v6(.vrrpMulticast)]
             }
         }
+        receiver.settings.unicastPeers = instance.unicast?.peers
+        receiver.settings.v3ChecksumAsV2 = instance.v3ChecksumAsV2
         encoded = nil
     }
-
-    /// Unicast peers, or nil for multicast.
-    var unicastPeers: [IPAddress]? { instance.unicast?.peers }
 
     /// The advertisement at `priority` from `source`, encoded for each destination.
     func encodedAdvertisements(priority: UInt8, source: IPAddress) -> [(destination: IPAddress, bytes: [UInt8])] {
         let advert = advertisement(priority: priority)
-        let form = checksumForm
+        let form = receiver.sendChecksumForm
         if let encoded, encoded.advert == advert, encoded.source == source, encoded.form == form {
             return encoded.packets
         }
@@ -86,17 +88,6 @@ final class RouterRuntime {
         }
         encoded = (advert, source, form, packets)
         return packets
-    }
-
-    /// Unicast VRRPv3 over IPv4: the peers put the group 224.0.0.18 in the checksum's pseudo-header
-    /// (keepalived < 1.3.6, or 2.2.7 with `old_unicast_checksum`, which then refuses any other form).
-    /// Learned from their adverts, as keepalived itself does, and followed when sending.
-    var peersUseGroupChecksum = false
-
-    var checksumForm: ChecksumForm {
-        guard key.family == .ipv4 else { return .withPseudoHeader }
-        if instance.v3ChecksumAsV2 { return .withoutPseudoHeader }
-        return unicastPeers != nil && peersUseGroupChecksum ? .withGroupPseudoHeader : .withPseudoHeader
     }
 
     func advertisement(priority: UInt8) -> Advertisement {

@@ -1,43 +1,18 @@
-// Tracked interfaces and scripts adjust a router's effective priority (keepalived's track_interface
-// and vrrp_script semantics): a negative weight is subtracted while the item is down, a positive
-// weight is added while it is up, and weight 0 puts the instance in Fault while the item is down.
+// Runs track scripts. What their results mean (rise/fall, weights, the clamp, weight 0 = Fault) is
+// decided by the node layer (VRRPNode's `RiseFallCounter` and `Tracking`).
 
 import VRRP
-
-public struct TrackedItemState: Equatable, Sendable {
-    public var name: String
-    public var weight: Int
-    public var up: Bool
-}
-
-public enum PriorityComputation {
-    /// The effective priority, or nil when a weight-0 item is down (Fault).
-    /// The address owner (255) is never changed by tracking (RFC 9568 §6.1).
-    public static func effectivePriority(configured: UInt8, items: [TrackedItemState]) -> UInt8? {
-        if items.contains(where: { $0.weight == 0 && !$0.up }) { return nil }
-        if configured == ProtocolConstants.ownerPriority { return configured }
-        var priority = Int(configured)
-        for item in items {
-            if item.weight < 0 && !item.up { priority += item.weight }
-            if item.weight > 0 && item.up { priority += item.weight }
-        }
-        // Tracking never makes a router an owner (255) nor takes it out of the election (0).
-        return UInt8(min(max(priority, 1), 254))
-    }
-}
+import VRRPNode
 
 /// Runs one track script periodically and turns its results into up/down with rise/fall.
 public final class ScriptTracker {
     public let name: String
     public let weight: Int
-    public private(set) var up = true
+    public var up: Bool { counter.up }
     private let command: String
     private let interval: Duration
     private let timeout: Duration
-    private let rise: Int
-    private let fall: Int
-    private var successes = 0
-    private var failures = 0
+    private var counter: RiseFallCounter
     private var running = false
     private var timer: TimerID?
     private let loop: EventLoop
@@ -50,9 +25,12 @@ public final class ScriptTracker {
     public init(name: String, command: String, interval: Duration, timeout: Duration, weight: Int, rise: Int, fall: Int,
                 loop: EventLoop, children: ChildProcesses, onChange: @escaping (ScriptTracker) -> Void) {
         self.name = name; self.command = command; self.interval = interval; self.timeout = timeout
-        self.weight = weight; self.rise = max(rise, 1); self.fall = max(fall, 1)
+        self.weight = weight; counter = RiseFallCounter(rise: rise, fall: fall)
         self.loop = loop; self.children = children; self.onChange = onChange
     }
+
+    /// The tracker as the node layer's tracking sees it.
+    public var item: TrackedItem { TrackedItem(kind: .script(name), weight: weight, up: up) }
 
     public func start() {
         runOnce()
@@ -76,14 +54,6 @@ public final class ScriptTracker {
     func record(_ outcome: ChildOutcome) {
         running = false
         lastOutcome = outcome
-        if outcome.succeeded {
-            successes += 1
-            failures = 0
-            if !up && successes >= rise { up = true; onChange(self) }
-        } else {
-            failures += 1
-            successes = 0
-            if up && failures >= fall { up = false; onChange(self) }
-        }
+        if counter.record(succeeded: outcome.succeeded) { onChange(self) }
     }
 }

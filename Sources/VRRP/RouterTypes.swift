@@ -114,7 +114,8 @@ public enum TransitionReason: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why a received packet was not used. Parse errors come from the codec; the rest from the
-/// virtual router's own checks (RFC 9568 §7.1, RFC 3768 §7.1).
+/// virtual router's own checks (RFC 9568 §7.1, RFC 3768 §7.1). The node's receive rules (unicast
+/// peers, TTL) have their own reasons: VRRPNode's `ReceiveDrop`.
 public enum DropReason: Hashable, Sendable, CustomStringConvertible {
     case malformed(ParseError)
     /// v2: the packet's authentication differs from ours (RFC 3768 §7.1).
@@ -127,8 +128,6 @@ public enum DropReason: Hashable, Sendable, CustomStringConvertible {
     case familyMismatch
     /// A packet we sent ourselves (looped back).
     case ownPacket
-    /// Unicast mode: the sender is not a configured peer.
-    case notAPeer
     /// No virtual router with this VRID on the interface.
     case unknownVRID
 
@@ -141,7 +140,6 @@ public enum DropReason: Hashable, Sendable, CustomStringConvertible {
         case .versionMismatch: "version_mismatch"
         case .familyMismatch: "family_mismatch"
         case .ownPacket: "own_packet"
-        case .notAPeer: "not_a_peer"
         case .unknownVRID: "unknown_vrid"
         }
     }

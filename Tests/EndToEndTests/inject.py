@@ -88,6 +88,9 @@ def main() -> int:
     p.add_argument("--pad", type=int, default=0, help="zero bytes appended before the checksum")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--gap-ms", type=float, default=20)
+    p.add_argument("--spoof", action="store_true",
+                   help="IPv4: write the IP header ourselves (IP_HDRINCL), so --src may be any address "
+                        "(a forged peer), not only one of ours")
     args = p.parse_args()
 
     src = ipaddress.ip_address(args.src)
@@ -95,7 +98,17 @@ def main() -> int:
     payload = build(args, src, dst)
     ifindex = socket.if_nametoindex(args.ifname)
 
-    if src.version == 4:
+    if args.spoof:
+        if src.version != 4:
+            p.error("--spoof is IPv4 only")
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)  # implies IP_HDRINCL
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, args.ifname.encode())
+        # Version 4, IHL 5, no options; the kernel fills the header checksum and an ID of 0.
+        header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, args.ttl, VRRP_PROTO, 0,
+                             src.packed, dst.packed)
+        payload = header + payload
+        target = (str(dst), 0)
+    elif src.version == 4:
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, VRRP_PROTO)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, args.ifname.encode())
         s.bind((str(src), 0))

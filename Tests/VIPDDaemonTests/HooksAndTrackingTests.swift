@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import VIPDDaemon
 import VRRP
+import VRRPNode
 
 @Suite(.serialized) struct HookQueueTests {
     @Test func hooksRunStrictlyInOrderEvenWhenTheFirstIsSlow() throws {
@@ -28,27 +29,28 @@ import VRRP
     }
 }
 
+/// The node layer's tracking rules (VRRPNode `Tracking`), as the daemon uses them.
 @Suite struct PriorityComputationTests {
     @Test func negativeWeightsApplyWhileDownPositiveWhileUp() {
-        let items = [TrackedItemState(name: "eth1", weight: -50, up: false),
-                     TrackedItemState(name: "chk", weight: 20, up: true),
-                     TrackedItemState(name: "other", weight: -30, up: true)]
-        #expect(PriorityComputation.effectivePriority(configured: 150, items: items) == 120)
+        let items = [TrackedItem(kind: .interface("eth1"), weight: -50, up: false),
+                     TrackedItem(kind: .script("chk"), weight: 20, up: true),
+                     TrackedItem(kind: .script("other"), weight: -30, up: true)]
+        #expect(Tracking.result(configured: 150, items: items).priority == 120)
     }
 
     @Test func clampedToTheElectionRange() {
-        #expect(PriorityComputation.effectivePriority(configured: 20, items: [.init(name: "a", weight: -100, up: false)]) == 1)
-        #expect(PriorityComputation.effectivePriority(configured: 250, items: [.init(name: "a", weight: 100, up: true)]) == 254)
+        #expect(Tracking.result(configured: 20, items: [TrackedItem(kind: .script("a"), weight: -100, up: false)]).priority == 1)
+        #expect(Tracking.result(configured: 250, items: [TrackedItem(kind: .script("a"), weight: 100, up: true)]).priority == 254)
     }
 
     @Test func weightZeroDownMeansFault() {
-        #expect(PriorityComputation.effectivePriority(configured: 150, items: [.init(name: "a", weight: 0, up: false)]) == nil)
-        #expect(PriorityComputation.effectivePriority(configured: 150, items: [.init(name: "a", weight: 0, up: true)]) == 150)
+        #expect(Tracking.result(configured: 150, items: [TrackedItem(kind: .script("a"), weight: 0, up: false)]).priority == nil)
+        #expect(Tracking.result(configured: 150, items: [TrackedItem(kind: .script("a"), weight: 0, up: true)]).priority == 150)
     }
 
     @Test func ownerPriorityIsNeverLowered() {
         // RFC 9568 §6.1: the address owner keeps 255.
-        #expect(PriorityComputation.effectivePriority(configured: 255, items: [.init(name: "a", weight: -50, up: false)]) == 255)
+        #expect(Tracking.result(configured: 255, items: [TrackedItem(kind: .script("a"), weight: -50, up: false)]).priority == 255)
     }
 }
 
