@@ -29,7 +29,7 @@ import VRRP
         db.advertInterval = AdvertInterval(seconds: 1)
         db.version = .v2
         db.authPass = "secret"
-        db.unicast = UnicastConfig(source: ip("192.0.2.11"), peers: [ip("192.0.2.12")])
+        db.unicast = UnicastConfig(source: ip("192.0.2.11"), peers: [ip("192.0.2.12")], ttlCheck: true)
         let expected = VIPDConfiguration(
             node: "r1", controlSocket: "/run/vipd/vipd.sock", metrics: MetricsConfig(host: "127.0.0.1", port: 9650),
             shutdownTimeout: .seconds(10), logLevel: .info, instances: [web, db],
