@@ -11,18 +11,22 @@ import VIPDDaemon
 @Suite(.serialized, .enabled(if: LabEnvironment.enabled))
 struct UnicastTTLTests {
     static let metricsPort = 9652
-    static let checkedVRID = 53, openVRID = 54
-    static let checkedVIP = "192.0.2.102", openVIP = "192.0.2.103"
+    static let checkedVRID = 53, openVRID = 54, checked6VRID = 55
+    static let checkedVIP = "192.0.2.102", openVIP = "192.0.2.103", checked6VIP = "2001:db8::105"
 
     /// r1 (192.0.2.11) and r2 (192.0.2.12) speak unicast on 192.0.2.0/24: `checked` leaves
-    /// ttl_check unset (on: the peer is connected), `open` turns it off.
+    /// ttl_check unset (on: the peer is connected), `open` turns it off. `checked6` is IPv6 unicast
+    /// with ttl_check unset; its peers are the other router and the client (2001:db8::200), which
+    /// stands for a listed peer whose packets crossed a router.
     static func yaml(router k: Int, priority: Int) -> String {
         let other = k == 1 ? 2 : 1
         return "metrics: { listen: \"127.0.0.1:\(metricsPort)\" }\n" + config(
             instanceYAML(name: "checked", vrid: checkedVRID, priority: priority, addresses: [checkedVIP],
                          extra: "unicast: { source: 192.0.2.1\(k), peers: [192.0.2.1\(other)] }"),
             instanceYAML(name: "open", vrid: openVRID, priority: priority, addresses: [openVIP],
-                         extra: "unicast: { source: 192.0.2.1\(k), peers: [192.0.2.1\(other)], ttl_check: false }"))
+                         extra: "unicast: { source: 192.0.2.1\(k), peers: [192.0.2.1\(other)], ttl_check: false }"),
+            instanceYAML(name: "checked6", vrid: checked6VRID, priority: priority, addresses: ["\(checked6VIP)/64"],
+                         extra: "unicast: { source: \"2001:db8::1\(k)\", peers: [\"2001:db8::1\(other)\", \"2001:db8::200\"] }"))
     }
 
     /// A priority-254 advert forged from the client with r2's source address, sent to r1 (the Master).
@@ -67,5 +71,19 @@ struct UnicastTTLTests {
         lab.inject(from: lab.client, Self.forged(vrid: Self.checkedVRID, address: Self.checkedVIP, ttl: 255, repeats: 1))
         #expect(waitUntil(5) { (lab.transitions(1, "checked") ?? 0) > transitions },
                 "a forged TTL-255 advert should make r1 step down\n\(lab.logs())")
+
+        // IPv6: the routers' own unicast adverts arrive with hop limit 255 (the pair elected one
+        // Master), a listed peer's with 64 is dropped and counted, with 255 it is heard.
+        #expect(lab.state(1, "checked6", family: "ipv6") == "Master" && lab.state(2, "checked6", family: "ipv6") == "Backup")
+        let transitions6 = lab.transitions(1, "checked6", family: "ipv6") ?? 0
+        let fromClient = "--src 2001:db8::200 --dst 2001:db8::11 --vrid \(Self.checked6VRID) --priority 254 --addr \(Self.checked6VIP)"
+        lab.inject(from: lab.client, "\(fromClient) --ttl 64 --repeat \(repeats)")
+        #expect(waitUntil(5) { lab.routerDrops(1, "checked6", "bad_ttl", family: "ipv6") == repeats },
+                "IPv6 drops: \(String(describing: lab.routerStatus(1, "checked6", family: "ipv6")?.counters.drops))")
+        usleep(300_000)
+        #expect(lab.transitions(1, "checked6", family: "ipv6") == transitions6)
+        lab.inject(from: lab.client, "\(fromClient) --ttl 255 --repeat 1")
+        #expect(waitUntil(5) { (lab.transitions(1, "checked6", family: "ipv6") ?? 0) > transitions6 },
+                "an IPv6 hop-limit-255 advert from a listed peer should make r1 step down\n\(lab.logs())")
     }
 }
