@@ -4,10 +4,9 @@ import VIPDLinux
 import VRRP
 
 extension Daemon {
-    func readPackets(_ key: SocketKey) {
-        guard let socket = sockets[key] else { return }
+    func readPackets(_ result: Result<[ReceivedPacket], any Error>, on key: SocketKey) {
         let packets: [ReceivedPacket]
-        do { packets = try socket.readPackets() } catch {
+        do { packets = try result.get() } catch {
             logger.warning("receive failed on \(key.interfaceIndex): \(error)")
             return
         }

@@ -44,7 +44,7 @@ extension Daemon {
     func trackedItems(_ instance: InstanceConfig) -> [TrackedItemState] {
         let interfaces = instance.track.interfaces.map { tracked in
             TrackedItemState(name: "interface \(tracked.name)", weight: tracked.weight,
-                             up: monitor.links.values.first { $0.name == tracked.name }?.isOperational ?? false)
+                             up: plane.monitoredLink(named: tracked.name)?.isOperational ?? false)
         }
         let scripts = (scriptTrackers[instance.name] ?? []).map {
             TrackedItemState(name: $0.name, weight: $0.weight, up: $0.up)
