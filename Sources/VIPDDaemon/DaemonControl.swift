@@ -7,7 +7,7 @@ import VIPDConfig
 import VRRP
 
 extension Daemon {
-    func handleControl(_ request: ControlRequest) -> ControlResponse {
+    public func handleControl(_ request: ControlRequest) -> ControlResponse {
         switch request.command {
         case .status:
             return ControlResponse(ok: true, status: status())

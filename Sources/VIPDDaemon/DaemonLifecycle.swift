@@ -106,7 +106,7 @@ extension Daemon {
 
     /// Every Master steps aside without loss (priority 0, keep addresses until the new Master is
     /// heard), then the daemon exits. Bounded by `shutdown_timeout`.
-    func beginGracefulStop() {
+    public func beginGracefulStop() {
         stopping = true
         tellSystemd { try $0.stopping() }
         logger.notice("stopping: handing over every Master", metadata: ["timeout": "\(config.shutdownTimeout)"])
