@@ -52,6 +52,10 @@ final class DaemonLife {
     func transitions() -> [(instance: String, state: String)] {
         sink.lines.withLock { lines in
             lines.compactMap { line -> (String, String)? in
+                // "<instance>/<family>: takeover pending — …" (manual takeover)
+                if let pending = line.range(of: ": takeover pending"), let slash = line[..<pending.lowerBound].lastIndex(of: "/") {
+                    return (String(line[..<slash]), "TAKEOVER_PENDING")
+                }
                 // "<instance>/<family>: <from> -> <to> (<reason>)"
                 guard let colon = line.firstIndex(of: ":"), let arrow = line.range(of: " -> ") else { return nil }
                 let key = line[..<colon]

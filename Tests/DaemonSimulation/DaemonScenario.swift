@@ -1,7 +1,8 @@
 // A seeded scenario for N real daemons over SimPlanes: the configuration (families, virtual MAC,
 // tracking, sync groups, hooks), then phases of chaos (loss, delay, crashes and restarts with
-// leftover addresses, graceful stops, reloads, handovers, addresses removed behind the daemon's back,
-// link flaps, failing track scripts), each followed by a calm settle window and the invariants:
+// leftover addresses, graceful stops, reloads, handovers, approvals of manual takeovers, addresses
+// removed behind the daemon's back, link flaps, failing track scripts), each followed by a calm
+// settle window and the invariants:
 //   1. a running daemon's host holds a router's VIPs iff the router says it holds them;
 //   2. once settled, at most one running host holds each VIP;
 //   3. an instance's notify hooks start in the order of its transitions (none lost or doubled);
@@ -33,13 +34,14 @@ public struct DaemonSimulationStats: Sendable, Equatable {
     public var stops = 0
     public var reloads = 0
     public var handovers = 0
+    public var approvals = 0
     public var hooks = 0
     public var virtualNanoseconds: Int64 = 0
 
     public mutating func add(_ other: DaemonSimulationStats) {
         seeds += other.seeds; phases += other.phases; settledChecks += other.settledChecks
         crashes += other.crashes; stops += other.stops; reloads += other.reloads
-        handovers += other.handovers; hooks += other.hooks; virtualNanoseconds += other.virtualNanoseconds
+        handovers += other.handovers; approvals += other.approvals; hooks += other.hooks; virtualNanoseconds += other.virtualNanoseconds
     }
 }
 
@@ -50,6 +52,8 @@ struct InstanceSpec {
     var interval: Int   // ms
     var virtualMAC: Bool
     var preempt: Bool
+    /// `takeover: manual`: a Backup waits for `vipd approve` (the scenario's operator).
+    var manual: Bool
     var trackInterfaceWeight: Int?
     var script: (weight: Int, rise: Int, fall: Int)?
     /// Per host.
@@ -109,7 +113,7 @@ public final class DaemonScenario {
             let priorities = (0..<hostCount).map { _ in random.chance(0.2) ? 100 : random.int(1...254) }
             instances.append(InstanceSpec(
                 name: "v\(i)", vrid: 10 + i, addresses: addresses, interval: random.pick([20, 50, 100, 200]),
-                virtualMAC: random.chance(0.35), preempt: random.chance(0.8),
+                virtualMAC: random.chance(0.35), preempt: random.chance(0.8), manual: random.chance(0.15),
                 trackInterfaceWeight: random.chance(0.3) ? random.pick([-60, 0]) : nil,
                 script: random.chance(0.3) ? (random.pick([-60, 0]), random.int(1...2), random.int(1...2)) : nil,
                 priorities: priorities))
@@ -127,6 +131,7 @@ public final class DaemonScenario {
                 priority: \(spec.priorities[host - 1])
                 advert_interval: \(spec.interval)ms
                 preempt: \(spec.preempt)
+                takeover: \(spec.manual ? "manual" : "auto")
                 addresses: [\(spec.addresses.map { "\"\($0)\"" }.joined(separator: ", "))]
                 virtual_mac: \(spec.virtualMAC)
                 notify: /usr/local/bin/notify
@@ -212,8 +217,21 @@ public final class DaemonScenario {
         try advance(1_000_000_000)
         for node in nodes where !node.running { try startNode(node) }
         let slowest = Int64(instances.map(\.interval).max() ?? 100) * 1_000_000
-        try advance(max(2_000_000_000, 12 * slowest))
+        try advance(max(1_000_000_000, 6 * slowest))
+        // The operator answers what waits for approval, then everything settles again.
+        for node in nodes { approvePending(node) }
+        try advance(max(1_500_000_000, 8 * slowest))
         try checkSettled()
+    }
+
+    /// `vipd approve` for every instance with a takeover pending on this host.
+    func approvePending(_ node: DaemonNode) {
+        guard let status = node.status() else { return }
+        for instance in status.instances where instance.routers.contains(where: \.takeoverPending) {
+            let response = node.life!.daemon.handleControl(ControlRequest(command: .approve, instance: instance.name))
+            stats.approvals += 1
+            log("r\(node.host.id) approve \(instance.name): \(response.ok)")
+        }
     }
 
     func chaos(duration: Int64) throws(DaemonSimulationFailure) {
@@ -256,6 +274,8 @@ public final class DaemonScenario {
                 let up = !(host.links[SimHost.uplink]?.hasCarrier ?? true)
                 host.setCarrier(SimHost.uplink, up)
                 log("r\(host.id) eth1 carrier \(up ? "up" : "down")")
+            case 8:
+                approvePending(node)
             case 7:
                 for spec in instances where spec.script != nil {
                     let key = "/usr/local/bin/check-\(spec.name)"

@@ -24,6 +24,7 @@ struct DaemonSimulationTests {
             #expect(report.stats.stops > 0)
             #expect(report.stats.reloads > 0)
             #expect(report.stats.handovers > 0)
+            #expect(report.stats.approvals > 0)
             #expect(report.stats.hooks > 0)
         }
     }
