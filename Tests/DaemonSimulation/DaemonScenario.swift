@@ -4,7 +4,8 @@
 // removed behind the daemon's back, link flaps, failing track scripts), each followed by a calm
 // settle window and the invariants:
 //   1. a running daemon's host holds a router's VIPs iff the router says it holds them;
-//   2. once settled, at most one running host holds each VIP;
+//   2. once settled, at most one running host holds each VIP, and one at least while a daemon that
+//      is not stopping runs;
 //   3. an instance's notify hooks start in the order of its transitions (none lost or doubled);
 //   4. a reload never moves an unchanged instance (its routers' states and holdings stay);
 //   5. a daemon that stopped leaves no VIP and no macvlan, and every sysctl as it found it.
@@ -346,11 +347,31 @@ public final class DaemonScenario {
             // 3. Hooks follow the transitions, all started by now (hooks take at most 40 ms).
             try checkHooks(node, complete: true)
         }
-        // 2. At most one holder per VIP.
+        // 2. At most one holder per VIP; and one at least while a daemon that is not stopping runs
+        //    (the calm window healed links and scripts, and the operator approved what waited).
         for (address, ids) in holders where ids.count > 1 {
             throw fail("settled with \(address) held by \(ids.map { "r\($0)" }.joined(separator: " and "))")
         }
+        if nodes.contains(where: { $0.running && $0.life?.stopRequested == false }) {
+            for spec in instances {
+                for address in spec.addresses where holders[address] == nil {
+                    throw fail("settled with nobody holding \(address): \(routerStates())")
+                }
+            }
+        }
         log("settled: " + holders.keys.sorted().map { "\($0)@\(holders[$0]!.map { "r\($0)" })" }.joined(separator: " "))
+    }
+
+    /// Every running router, for a failure message: "r1 v1/ipv4 Backup 100/150 master 192.0.2.12".
+    func routerStates() -> String {
+        nodes.compactMap { node -> String? in
+            guard let status = node.status() else { return nil }
+            return status.instances.flatMap { instance in
+                instance.routers.map { r in
+                    "r\(node.host.id) \(instance.name)/\(r.family) \(r.state) \(r.effectivePriority)/\(r.configuredPriority) master \(r.master ?? "-") pending \(r.takeoverPending) hold \(r.handoverHold)"
+                }
+            }.joined(separator: "; ") + "; r\(node.host.id) logged: " + (node.life?.sink.lines.withLock { $0.suffix(8) } ?? []).joined(separator: " | ")
+        }.joined(separator: "\n")
     }
 
     func checkHooks(_ node: DaemonNode, complete: Bool) throws(DaemonSimulationFailure) {

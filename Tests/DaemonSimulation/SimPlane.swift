@@ -49,6 +49,8 @@ final class SimHost {
     var scripts: [String: Bool] = [:]
     /// The running daemon's plane, nil while none runs.
     var plane: SimPlane?
+    /// When the last link or address event reaches the daemon (netlink keeps their order).
+    private var lastEventDelivery: Int64 = 0
     /// Notify hooks as started: (instance, state).
     var hooks: [(instance: String, state: String)] = []
 
@@ -137,10 +139,11 @@ final class SimHost {
         emit(.linkChanged(link))
     }
 
-    /// Tells the running daemon, later, as the kernel's notifications do.
+    /// Tells the running daemon, later and in order, as the kernel's notifications do.
     private func emit(_ event: LinkEvent) {
         guard let plane, let handler = plane.linkHandler else { return }
-        world.after(world.random.int64(10_000...200_000)) { [weak plane] in
+        lastEventDelivery = max(world.now + world.random.int64(10_000...200_000), lastEventDelivery)
+        world.at(lastEventDelivery) { [weak plane] in
             guard let plane, plane.running else { return }
             handler(.success([event]))
         }
