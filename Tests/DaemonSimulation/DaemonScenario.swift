@@ -1,5 +1,5 @@
 // A seeded scenario for N real daemons over SimPlanes: the configuration (families, virtual MAC,
-// tracking, sync groups, hooks), then phases of chaos (loss, delay, crashes and restarts with
+// unicast, manual takeover, tracking, sync groups, hooks), then phases of chaos (loss, delay, crashes and restarts with
 // leftover addresses, graceful stops, reloads, handovers, approvals of manual takeovers, addresses
 // removed behind the daemon's back, link flaps, failing track scripts), each followed by a calm
 // settle window and the invariants:
@@ -36,13 +36,17 @@ public struct DaemonSimulationStats: Sendable, Equatable {
     public var reloads = 0
     public var handovers = 0
     public var approvals = 0
+    /// Instances that ran in unicast mode, with a virtual MAC.
+    public var unicastInstances = 0
+    public var virtualMACInstances = 0
     public var hooks = 0
     public var virtualNanoseconds: Int64 = 0
 
     public mutating func add(_ other: DaemonSimulationStats) {
         seeds += other.seeds; phases += other.phases; settledChecks += other.settledChecks
         crashes += other.crashes; stops += other.stops; reloads += other.reloads
-        handovers += other.handovers; approvals += other.approvals; hooks += other.hooks; virtualNanoseconds += other.virtualNanoseconds
+        handovers += other.handovers; approvals += other.approvals;
+        unicastInstances += other.unicastInstances; virtualMACInstances += other.virtualMACInstances; hooks += other.hooks; virtualNanoseconds += other.virtualNanoseconds
     }
 }
 
@@ -55,6 +59,8 @@ struct InstanceSpec {
     var preempt: Bool
     /// `takeover: manual`: a Backup waits for `vipd approve` (the scenario's operator).
     var manual: Bool
+    /// Unicast to the other hosts' primary addresses instead of the group (single-family IPv4 only).
+    var unicast: Bool
     var trackInterfaceWeight: Int?
     var script: (weight: Int, rise: Int, fall: Int)?
     /// Per host.
@@ -69,7 +75,7 @@ public final class DaemonScenario {
     var syncGroup = false
     let directory: String
     public private(set) var trace: [String] = []
-    public private(set) var stats = DaemonSimulationStats()
+    public internal(set) var stats = DaemonSimulationStats()
     /// Every notify hook started, on every host: "r<host> <instance> <state>".
     public var hookLog: [String] {
         world.hosts.flatMap { host in host.hooks.map { "r\(host.id) \($0.instance) \($0.state)" } }
@@ -115,9 +121,11 @@ public final class DaemonScenario {
             instances.append(InstanceSpec(
                 name: "v\(i)", vrid: 10 + i, addresses: addresses, interval: random.pick([20, 50, 100, 200]),
                 virtualMAC: random.chance(0.35), preempt: random.chance(0.8), manual: random.chance(0.15),
+                unicast: false,
                 trackInterfaceWeight: random.chance(0.3) ? random.pick([-60, 0]) : nil,
                 script: random.chance(0.3) ? (random.pick([-60, 0]), random.int(1...2), random.int(1...2)) : nil,
                 priorities: priorities))
+            instances[i - 1].unicast = addresses.count == 1 && addresses[0].hasPrefix("192.") && random.chance(0.4)
         }
         syncGroup = instances.count == 2 && random.chance(0.4)
     }
@@ -138,6 +146,10 @@ public final class DaemonScenario {
                 notify: /usr/local/bin/notify
 
             """
+            if spec.unicast {
+                let peers = nodes.map(\.host.id).filter { $0 != host }.map { "192.0.2.\(10 + $0)" }
+                text += "    unicast: { source: 192.0.2.\(10 + host), peers: [\(peers.joined(separator: ", "))] }\n"
+            }
             var track: [String] = []
             if let weight = spec.trackInterfaceWeight { track.append("      interfaces: [ { name: eth1, weight: \(weight) } ]\n") }
             if let script = spec.script {
@@ -167,7 +179,7 @@ public final class DaemonScenario {
         } catch {
             throw fail("setup: \(error)")
         }
-        log("config: \(instances.map { "\($0.name) \($0.addresses) \($0.interval)ms vmac=\($0.virtualMAC) prio=\($0.priorities)" }) sync=\(syncGroup)")
+        log("config: \(instances.map { "\($0.name) \($0.addresses) \($0.interval)ms vmac=\($0.virtualMAC) prio=\($0.priorities)\($0.unicast ? " unicast" : "")" }) sync=\(syncGroup)")
         for node in nodes { try startNode(node) }
         try settle()
         for _ in 0..<random.int(2...5) {
@@ -180,6 +192,8 @@ public final class DaemonScenario {
         try advance(4_000_000_000)
         for node in nodes { try checkStopped(node) }
         stats.seeds = 1
+        stats.unicastInstances = instances.filter(\.unicast).count
+        stats.virtualMACInstances = instances.filter(\.virtualMAC).count
         stats.virtualNanoseconds = world.now
         stats.hooks = world.hosts.reduce(0) { $0 + $1.hooks.count }
         return stats
@@ -291,121 +305,5 @@ public final class DaemonScenario {
 
     func isVIP(_ prefix: AddressPrefix) -> Bool {
         instances.contains { $0.addresses.contains(prefix.description) }
-    }
-
-    // MARK: Reload (invariant 4)
-
-    func reload(_ node: DaemonNode) throws(DaemonSimulationFailure) {
-        guard node.running, node.life?.stopRequested == false, let before = node.status() else { return }
-        // Change one instance's priority on this host (or nothing): the others must not move.
-        var changed: String?
-        if random.chance(0.6), !instances.isEmpty {
-            let i = random.int(0...(instances.count - 1))
-            instances[i].priorities[node.host.id - 1] = random.int(1...254)
-            changed = instances[i].name
-        }
-        do { try yaml(host: node.host.id).write(toFile: node.configPath, atomically: true, encoding: .utf8) } catch {
-            throw fail("writing config: \(error)")
-        }
-        let holdingsBefore = node.host.addresses.filter { isVIP($0.prefix) }.map(\.prefix.description).sorted()
-        let response = node.life!.daemon.handleControl(ControlRequest(command: .reload))
-        stats.reloads += 1
-        log("r\(node.host.id) reload (\(changed ?? "nothing") changed): \(response.message ?? "")")
-        guard response.ok, let after = node.status() else { throw fail("r\(node.host.id) reload failed: \(response.message ?? "")") }
-        for instance in before.instances where instance.name != changed {
-            guard let now = after.instances.first(where: { $0.name == instance.name }) else { continue }
-            let was = instance.routers.map { "\($0.family) \($0.state) \($0.holdsAddresses)" }
-            let isNow = now.routers.map { "\($0.family) \($0.state) \($0.holdsAddresses)" }
-            if was != isNow { throw fail("r\(node.host.id): reload moved unchanged instance \(instance.name): \(was) -> \(isNow)") }
-        }
-        if changed == nil {
-            let holdingsAfter = node.host.addresses.filter { isVIP($0.prefix) }.map(\.prefix.description).sorted()
-            if holdingsAfter != holdingsBefore { throw fail("r\(node.host.id): a reload that changed nothing moved addresses \(holdingsBefore) -> \(holdingsAfter)") }
-        }
-    }
-
-    // MARK: Invariants
-
-    func checkSettled() throws(DaemonSimulationFailure) {
-        stats.settledChecks += 1
-        var holders: [String: [Int]] = [:]
-        for node in nodes {
-            let host = node.host
-            guard let status = node.status() else { continue }
-            // 1. The host's addresses are what the routers say they hold.
-            for instance in status.instances {
-                for router in instance.routers {
-                    for address in router.addresses {
-                        let present = host.addresses.contains { $0.prefix.description == address }
-                        if present != router.holdsAddresses {
-                            throw fail("r\(host.id) \(instance.name)/\(router.family) \(router.state): holdsAddresses \(router.holdsAddresses) but \(address) \(present ? "is" : "is not") on the host")
-                        }
-                        if present { holders[address, default: []].append(host.id) }
-                    }
-                }
-            }
-            // 3. Hooks follow the transitions, all started by now (hooks take at most 40 ms).
-            try checkHooks(node, complete: true)
-        }
-        // 2. At most one holder per VIP; and one at least while a daemon that is not stopping runs
-        //    (the calm window healed links and scripts, and the operator approved what waited).
-        for (address, ids) in holders where ids.count > 1 {
-            throw fail("settled with \(address) held by \(ids.map { "r\($0)" }.joined(separator: " and "))")
-        }
-        if nodes.contains(where: { $0.running && $0.life?.stopRequested == false }) {
-            for spec in instances {
-                for address in spec.addresses where holders[address] == nil {
-                    throw fail("settled with nobody holding \(address): \(routerStates())")
-                }
-            }
-        }
-        log("settled: " + holders.keys.sorted().map { "\($0)@\(holders[$0]!.map { "r\($0)" })" }.joined(separator: " "))
-    }
-
-    /// Every running router, for a failure message: "r1 v1/ipv4 Backup 100/150 master 192.0.2.12".
-    func routerStates() -> String {
-        nodes.compactMap { node -> String? in
-            guard let status = node.status() else { return nil }
-            return status.instances.flatMap { instance in
-                instance.routers.map { r in
-                    "r\(node.host.id) \(instance.name)/\(r.family) \(r.state) \(r.effectivePriority)/\(r.configuredPriority) master \(r.master ?? "-") pending \(r.takeoverPending) hold \(r.handoverHold)"
-                }
-            }.joined(separator: "; ") + "; r\(node.host.id) logged: " + (node.life?.sink.lines.withLock { $0.suffix(8) } ?? []).joined(separator: " | ")
-        }.joined(separator: "\n")
-    }
-
-    func checkHooks(_ node: DaemonNode, complete: Bool) throws(DaemonSimulationFailure) {
-        guard let life = node.life else { return }
-        // Each instance has its own hook queue: the order is per instance.
-        let transitions = life.transitions()
-        let hooks = node.host.hooks[life.hooksAtStart...]
-        for spec in instances {
-            let expected = transitions.filter { $0.instance == spec.name }.map(\.state)
-            let started = hooks.filter { $0.instance == spec.name }.map(\.state)
-            let prefix = Array(expected.prefix(started.count))
-            if prefix != started || (complete && started.count != expected.count) {
-                throw fail("r\(node.host.id) \(spec.name): hooks \(started) do not follow the transitions \(expected)")
-            }
-        }
-    }
-
-    /// 5. A stopped daemon leaves no VIP, no macvlan, and every sysctl as it found it.
-    func checkStopped(_ node: DaemonNode) throws(DaemonSimulationFailure) {
-        guard let life = node.life, life.stopRequested, !life.crashed, !life.plane.running else { return }
-        let host = node.host
-        let left = host.addresses.filter { isVIP($0.prefix) }
-        if !left.isEmpty { throw fail("r\(host.id) stopped but left \(left.map(\.prefix))") }
-        let macvlans = host.links.values.filter { $0.kind == "macvlan" }.map(\.name)
-        if !macvlans.isEmpty { throw fail("r\(host.id) stopped but left macvlans \(macvlans)") }
-        // Keys of a macvlan a crashed life left (and this one adopted and deleted) went with it.
-        let changed = host.sysctls.keys.filter { host.sysctls[$0] != life.sysctlsAtStart[$0] }.sorted()
-            + life.sysctlsAtStart.keys.filter { host.sysctls[$0] == nil && !$0.contains(".vrrp") }.sorted()
-        if !changed.isEmpty {
-            throw fail("r\(host.id) stopped but did not restore \(changed.map { "\($0)=\(host.sysctls[$0] ?? "gone") (was \(life.sysctlsAtStart[$0] ?? "absent"))" })")
-        }
-        try checkHooks(node, complete: false)
-        log("r\(host.id) stopped cleanly")
-        node.pastLives.append(life)
-        node.life = nil
     }
 }

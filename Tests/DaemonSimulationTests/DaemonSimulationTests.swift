@@ -25,6 +25,8 @@ struct DaemonSimulationTests {
             #expect(report.stats.reloads > 0)
             #expect(report.stats.handovers > 0)
             #expect(report.stats.approvals > 0)
+            #expect(report.stats.unicastInstances > 0)
+            #expect(report.stats.virtualMACInstances > 0)
             #expect(report.stats.hooks > 0)
         }
     }
