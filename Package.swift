@@ -60,6 +60,12 @@ let package = Package(
         // Deterministic multi-node simulation of the core (test support) and its seeds.
         .target(name: "Simulation", dependencies: ["VRRP"], path: "Tests/Simulation", exclude: ["README.md"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "VRRP"]),
+        // The whole daemon in the simulation: N real `Daemon`s over a fake data plane (test support).
+        .target(name: "DaemonSimulation", dependencies: [
+            "Simulation", "VIPDDaemon", "VIPDConfig", "VIPDLinux", "VIPDObservability", "VRRP",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/DaemonSimulation", exclude: ["README.md"]),
+        .testTarget(name: "DaemonSimulationTests", dependencies: ["DaemonSimulation"]),
         // Golden/ holds captured packets read via #filePath, not bundled resources.
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"], exclude: ["Golden"]),
         .testTarget(name: "VRRPNodeTests", dependencies: ["VRRPNode", "VRRP"]),

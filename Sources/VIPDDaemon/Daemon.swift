@@ -29,13 +29,13 @@ public final class Daemon {
     /// starting any thread.
     public static let handledSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
 
-    let loop: EventLoop
-    let children: ChildProcesses
+    /// The kernel (or, in the daemon simulation, a virtual one): see DataPlane.swift.
+    let plane: any DataPlane
+    let loop: any DaemonLoop
+    let children: any ChildSpawner
     let configPath: String
     var config: VIPDConfiguration
     var logger: Logger
-    let netlink: RouteNetlink
-    let monitor: LinkMonitor
     let metrics: VIPDMetrics
     var metricsServer: MetricsHTTPServer?
     let notifier: SystemdNotifier
@@ -48,14 +48,13 @@ public final class Daemon {
     /// Receive-path lookup: (interface, family, VRID) → router; interface index → name.
     var routerIndex: [RouterLookupKey: RouterRuntime] = [:]
     var interfaceNames: [Int32: String] = [:]
-    var sockets: [SocketKey: VRRPSocket] = [:]
-    var announcers: [Int32: Announcer] = [:]
+    var sockets: [SocketKey: any VRRPEndpoint] = [:]
     var hookQueues: [String: HookQueue] = [:]
     var scriptTrackers: [String: [ScriptTracker]] = [:]
     /// Macvlans we created, by name, so we delete only our own.
     var createdMacvlans: [String: Int32] = [:]
-    /// Sysctl values we changed for virtual MACs, as they were before.
-    var restoreSysctls: [SysctlSetting] = []
+    /// Every sysctl we changed, as it was before; restored when the daemon stops.
+    let sysctls: SysctlJournal
     /// `conf/all.rp_filter` has been handed to the interfaces (see keepReversePathFilteringPerInterface).
     var reversePathFilterMoved = false
     var interfaceDrops: [String: [String: Int]] = [:]
@@ -65,16 +64,18 @@ public final class Daemon {
     var watchdogTimer: TimerID?
     public private(set) var exitCode: Int32 = 0
 
-    public init(configPath: String, config: VIPDConfiguration, logger: Logger) throws {
+    /// A daemon on `plane`; nothing is touched until `run()` (or `start()`).
+    public init(configPath: String, config: VIPDConfiguration, logger: Logger, plane: any DataPlane,
+                notifier: SystemdNotifier = SystemdNotifier()) {
         self.configPath = configPath
         self.config = config
         self.logger = logger
-        loop = try EventLoop()
-        children = ChildProcesses(loop: loop)
-        netlink = try RouteNetlink()
-        monitor = try LinkMonitor()
+        self.plane = plane
+        loop = plane.loop
+        children = plane.children
+        sysctls = SysctlJournal(plane: plane)
         metrics = VIPDMetrics(node: config.node, version: vipdVersion)
-        notifier = SystemdNotifier()
+        self.notifier = notifier
         startedAt = loop.now()
     }
 

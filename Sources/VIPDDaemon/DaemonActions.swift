@@ -72,7 +72,7 @@ extension Daemon {
     func addAddresses(_ runtime: RouterRuntime) {
         for prefix in runtime.addresses {
             do {
-                try netlink.addAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
+                try plane.addAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
             } catch {
                 logger.error("adding \(prefix) to \(runtime.addressInterfaceName) failed: \(error)", metadata: ["router": "\(runtime.key)"])
             }
@@ -83,7 +83,7 @@ extension Daemon {
         stopAnnouncements(runtime)
         for prefix in runtime.addresses {
             do {
-                try netlink.removeAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
+                try plane.removeAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
             } catch {
                 logger.error("removing \(prefix) from \(runtime.addressInterfaceName) failed: \(error)", metadata: ["router": "\(runtime.key)"])
             }

@@ -48,14 +48,7 @@ extension Daemon {
 
     func sendAnnouncement(_ runtime: RouterRuntime, _ frames: [[UInt8]]) {
         do {
-            let announcer: Announcer
-            if let existing = announcers[runtime.addressInterfaceIndex] {
-                announcer = existing
-            } else {
-                announcer = try Announcer(interfaceIndex: runtime.addressInterfaceIndex)
-                announcers[runtime.addressInterfaceIndex] = announcer
-            }
-            try announcer.send(frames)
+            try plane.announce(frames, interfaceIndex: runtime.addressInterfaceIndex)
             runtime.counters.announcements += 1
             runtime.metricHandles?.announcements.increment()
         } catch {

@@ -8,7 +8,7 @@ import VRRP
 import VRRPNode
 
 extension Daemon {
-    func handleControl(_ request: ControlRequest) -> ControlResponse {
+    public func handleControl(_ request: ControlRequest) -> ControlResponse {
         switch request.command {
         case .status:
             return ControlResponse(ok: true, status: status())

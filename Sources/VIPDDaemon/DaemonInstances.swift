@@ -7,7 +7,7 @@ import VRRPNode
 
 extension Daemon {
     private func resolveInterface(_ name: String) throws -> LinkInfo {
-        do { return try netlink.interface(named: name) } catch {
+        do { return try plane.interface(named: name) } catch {
             throw DaemonError.startup("interface \(name): \(error)")
         }
     }
@@ -39,14 +39,14 @@ extension Daemon {
             // owner's addresses are its own and stay.
             if !owner {
                 for prefix in instance.addresses(of: family) {
-                    try? netlink.removeAddress(prefix, interfaceIndex: addressIndex)
+                    try? plane.removeAddress(prefix, interfaceIndex: addressIndex)
                 }
             }
             if family == .ipv4 && !owner {
                 // A VIP may be an address owner's real address (RFC 9568 §1). While we hold it, the
                 // kernel drops the owner's advertisements as coming from a local source (a martian),
                 // so we would never hear the owner return. accept_local lets them through.
-                do { try Sysctl.write(["net", "ipv4", "conf", link.name, "accept_local"], "1") } catch {
+                do { try sysctls.apply([Self.acceptLocal(link.name)]) } catch {
                     logger.warning("could not set accept_local on \(link.name) (an address owner's return could go unheard): \(error)")
                 }
             }
@@ -70,6 +70,12 @@ extension Daemon {
         startTrackers(instance)
     }
 
+    /// RFC 9568 §1: a VIP may be an address owner's real address; see startInstance.
+    static func acceptLocal(_ interface: String) -> SysctlSetting {
+        SysctlSetting(["net", "ipv4", "conf", interface, "accept_local"], "1",
+                      reason: "the address owner's advertisements come from an address we hold while Master")
+    }
+
     /// An address that can never be a peer's, used while the interface has no usable address
     /// (the router is held in Fault until one appears).
     func placeholderAddress(_ family: AddressFamily) -> IPAddress {
@@ -85,11 +91,11 @@ extension Daemon {
         do {
             switch family {
             case .ipv4:
-                let candidates = try netlink.addresses(interfaceIndex: link.index)
+                let candidates = try plane.addresses(interfaceIndex: link.index)
                     .filter { $0.prefix.family == .ipv4 && !$0.isSecondary && !ours.contains($0.prefix.address) }
                 return candidates.first.map(\.prefix.address)
             case .ipv6:
-                return try netlink.linkLocalIPv6(interfaceIndex: link.index).map { .v6($0) }
+                return try plane.linkLocalIPv6(interfaceIndex: link.index).map { .v6($0) }
             }
         } catch {
             throw DaemonError.startup("\(link.name): \(error)")
@@ -104,10 +110,9 @@ extension Daemon {
         defer { reindexRouters() }
         guard sockets[key] == nil else { return }
         do {
-            let socket = try VRRPSocket(family: key.family, interfaceName: runtime.addressInterfaceName,
-                                        interfaceIndex: key.interfaceIndex, source: source)
-            sockets[key] = socket
-            try loop.watch(fd: socket.fileDescriptor) { [unowned self] in self.readPackets(key) }
+            sockets[key] = try plane.openVRRPSocket(
+                family: key.family, interfaceName: runtime.addressInterfaceName, interfaceIndex: key.interfaceIndex,
+                source: source) { [unowned self] packets in self.readPackets(packets, on: key) }
         } catch {
             throw DaemonError.startup("VRRP socket on \(runtime.interfaceName) (\(key.family)): \(error)")
         }

@@ -10,35 +10,60 @@ import VRRP
 
 extension Daemon {
     /// Starts everything and runs until stopped. Returns the exit code.
+    /// Needs the Linux data plane: the process around the daemon (signals, control socket, metrics
+    /// server, scheduling) lives on its event loop.
     public func run() throws -> Int32 {
+        guard let eventLoop = loop as? EventLoop else {
+            throw DaemonError.startup("run() needs the Linux data plane's event loop (a simulation calls start())")
+        }
         // Signals first: blocked before the metrics thread exists, so every thread inherits the mask.
-        try loop.handleSignals(Self.handledSignals) { [unowned self] signal in self.handleSignal(signal) }
+        try eventLoop.handleSignals(Self.handledSignals) { [unowned self] signal in self.handleSignal(signal) }
         do {
             try ProcessSettings.apply(config)
-            try loop.watch(fd: monitor.fileDescriptor) { [unowned self] in self.readLinkEvents() }
-            try openControlSocket()
+            try openControlSocket(eventLoop)
             try startMetricsServer()
-            for instance in config.instances {
-                try startInstance(instance)
-            }
+            try startInstances()
         } catch {
             // A failed start leaves nothing behind: no socket file, no macvlan, no thread.
             finish(force: true, quiet: true)
             throw error
         }
-        applyTracking()
-        for runtime in routers { startRouter(runtime) }
+        startRouters()
         startWatchdog()
         tellSystemd { try $0.ready() }
         tellSystemd { try $0.status(summary()) }
         logger.info("vipd running", metadata: ["instances": "\(config.instances.count)", "config": "\(configPath)"])
-        try loop.run()
+        try eventLoop.run()
         return exitCode
     }
 
-    private func openControlSocket() throws {
+    /// The daemon without the process around it: link events watched, every instance created and
+    /// its routers started. What the daemon simulation runs; a failure leaves nothing behind.
+    public func start() throws {
         do {
-            control = try ControlServer(path: config.controlSocket, loop: loop) { [unowned self] request in
+            try startInstances()
+        } catch {
+            finish(force: true, quiet: true)
+            throw error
+        }
+        startRouters()
+    }
+
+    private func startInstances() throws {
+        try plane.watchLinkEvents { [unowned self] events in self.readLinkEvents(events) }
+        for instance in config.instances {
+            try startInstance(instance)
+        }
+    }
+
+    private func startRouters() {
+        applyTracking()
+        for runtime in routers { startRouter(runtime) }
+    }
+
+    private func openControlSocket(_ eventLoop: EventLoop) throws {
+        do {
+            control = try ControlServer(path: config.controlSocket, loop: eventLoop) { [unowned self] request in
                 self.handleControl(request)
             }
         } catch {
@@ -81,7 +106,7 @@ extension Daemon {
 
     /// Every Master steps aside without loss (priority 0, keep addresses until the new Master is
     /// heard), then the daemon exits. Bounded by `shutdown_timeout`.
-    func beginGracefulStop() {
+    public func beginGracefulStop() {
         stopping = true
         tellSystemd { try $0.stopping() }
         logger.notice("stopping: handing over every Master", metadata: ["timeout": "\(config.shutdownTimeout)"])
@@ -109,15 +134,14 @@ extension Daemon {
         for (_, trackers) in scriptTrackers { trackers.forEach { $0.stop() } }
         children.killAll()
         for (name, index) in createdMacvlans {
-            do { try netlink.deleteLink(index: index) } catch {
+            do { try plane.deleteLink(index: index) } catch {
                 logger.warning("could not delete macvlan \(name): \(error)")
             }
         }
         createdMacvlans.removeAll()
-        for setting in restoreSysctls.reversed() {
-            try? Sysctl.write(setting.components, setting.value)
+        for (setting, error) in sysctls.restoreAll() {
+            logger.debug("could not restore \(setting.key)=\(setting.value): \(error)")
         }
-        restoreSysctls.removeAll()
         control?.shutdown()
         metricsServer?.stop()
         loop.stop()

@@ -6,9 +6,9 @@ import VRRP
 import VRRPNode
 
 extension Daemon {
-    func readLinkEvents() {
+    func readLinkEvents(_ result: Result<[LinkEvent], any Error>) {
         let events: [LinkEvent]
-        do { events = try monitor.readEvents() } catch {
+        do { events = try result.get() } catch {
             logger.error("link monitor: \(error)")
             return
         }
@@ -41,7 +41,7 @@ extension Daemon {
                 logger.warning("\(runtime.key): \(address.prefix) was removed from \(runtime.addressInterfaceName) by someone else; restoring it")
                 if let prefix = runtime.addresses.first(where: { $0.address == address.prefix.address }) {
                     do {
-                        try netlink.addAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
+                        try plane.addAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
                         runtime.counters.addressesRestored += 1
                         metrics.addressRestored(instance: runtime.key.instance)
                         sendAnnouncement(runtime, runtime.announcementFrames())
@@ -60,7 +60,7 @@ extension Daemon {
 
     private func reopenSocket(_ runtime: RouterRuntime, link: LinkInfo) {
         if let old = runtime.socketKey, !routers.contains(where: { $0 !== runtime && $0.socketKey == old }), let socket = sockets.removeValue(forKey: old) {
-            loop.unwatch(fd: socket.fileDescriptor)
+            socket.close()
         }
         runtime.socketKey = nil
         reindexRouters()
@@ -78,7 +78,7 @@ extension Daemon {
         for runtime in routers {
             let noAddress = FaultReason.noAddress(runtime.key.family, interface: runtime.interfaceName)
             guard noAddress.isActive(in: runtime.router) else { continue }
-            guard let link = try? netlink.interface(index: runtime.interfaceIndex),
+            guard let link = try? plane.interface(index: runtime.interfaceIndex),
                   let primary = try? primaryAddress(for: runtime.instance, family: runtime.key.family, link: link) else { continue }
             var routerConfig = runtime.router.config
             routerConfig.primaryAddress = primary

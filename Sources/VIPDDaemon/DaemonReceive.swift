@@ -5,10 +5,9 @@ import VRRP
 import VRRPNode
 
 extension Daemon {
-    func readPackets(_ key: SocketKey) {
-        guard let socket = sockets[key] else { return }
+    func readPackets(_ result: Result<[ReceivedPacket], any Error>, on key: SocketKey) {
         let packets: [ReceivedPacket]
-        do { packets = try socket.readPackets() } catch {
+        do { packets = try result.get() } catch {
             logger.warning("receive failed on \(key.interfaceIndex): \(error)")
             return
         }
@@ -82,7 +81,7 @@ extension Daemon {
         guard let unicast = runtime.instance.unicast else { return }
         var interfaceAddresses: [AddressPrefix] = []
         if unicast.ttlCheck == nil {
-            do { interfaceAddresses = try netlink.addresses(interfaceIndex: runtime.interfaceIndex).map(\.prefix) } catch {
+            do { interfaceAddresses = try plane.addresses(interfaceIndex: runtime.interfaceIndex).map(\.prefix) } catch {
                 logger.warning("\(runtime.key): reading the addresses of \(runtime.interfaceName) failed (\(error)); keeping the unicast TTL check as it is")
                 return
             }

@@ -106,7 +106,7 @@ extension Daemon {
         let removedSockets = Set(routers.filter { $0.key.instance == name }.compactMap(\.socketKey))
         routers.removeAll { $0.key.instance == name }
         for key in removedSockets where !routers.contains(where: { $0.socketKey == key }) {
-            if let socket = sockets.removeValue(forKey: key) { loop.unwatch(fd: socket.fileDescriptor) }
+            if let socket = sockets.removeValue(forKey: key) { socket.close() }
         }
         stopTrackers(name)
         metrics.removeInstance(name)

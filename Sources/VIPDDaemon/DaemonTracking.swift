@@ -41,7 +41,7 @@ extension Daemon {
     func trackedItems(_ instance: InstanceConfig) -> [TrackedItem] {
         let interfaces = instance.track.interfaces.map { tracked in
             TrackedItem(kind: .interface(tracked.name), weight: tracked.weight,
-                        up: monitor.links.values.first { $0.name == tracked.name }?.isOperational ?? false)
+                        up: plane.monitoredLink(named: tracked.name)?.isOperational ?? false)
         }
         return interfaces + (scriptTrackers[instance.name] ?? []).map(\.item)
     }

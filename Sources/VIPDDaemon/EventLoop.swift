@@ -12,7 +12,9 @@ import CVIPDSystem
 import VRRP
 
 public struct TimerID: Hashable, Sendable {
-    fileprivate let value: UInt64
+    public let value: UInt64
+    /// For other `DaemonLoop`s (the daemon simulation's virtual clock).
+    public init(_ value: UInt64) { self.value = value }
 }
 
 public final class EventLoop {
@@ -95,7 +97,7 @@ public final class EventLoop {
         nextTimerID += 1
         timers[id] = (deadline, min(max(slack, .zero), Self.maximumSlack), callback)
         heap.push(deadline, id)
-        return TimerID(value: id)
+        return TimerID(id)
     }
 
     @discardableResult

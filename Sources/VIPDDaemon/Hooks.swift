@@ -10,12 +10,12 @@ public final class HookQueue {
     /// A hook still running after this long is killed so that later transitions are reported.
     public static let timeout: Duration = .seconds(60)
 
-    private let children: ChildProcesses
+    private let children: any ChildSpawner
     private var pending: [HookInvocation] = []
     private var busy = false
     private let onFailure: (HookInvocation, ChildOutcome) -> Void
 
-    public init(children: ChildProcesses, onFailure: @escaping (HookInvocation, ChildOutcome) -> Void) {
+    public init(children: any ChildSpawner, onFailure: @escaping (HookInvocation, ChildOutcome) -> Void) {
         self.children = children
         self.onFailure = onFailure
     }

@@ -15,15 +15,15 @@ public final class ScriptTracker {
     private var counter: RiseFallCounter
     private var running = false
     private var timer: TimerID?
-    private let loop: EventLoop
-    private let children: ChildProcesses
+    private let loop: any DaemonLoop
+    private let children: any ChildSpawner
     private let onChange: (ScriptTracker) -> Void
     public private(set) var lastOutcome: ChildOutcome?
 
     /// Starts up (keepalived's default, unlike its `init_fail`): a failing script takes `fall`
     /// results to count as down.
     public init(name: String, command: String, interval: Duration, timeout: Duration, weight: Int, rise: Int, fall: Int,
-                loop: EventLoop, children: ChildProcesses, onChange: @escaping (ScriptTracker) -> Void) {
+                loop: any DaemonLoop, children: any ChildSpawner, onChange: @escaping (ScriptTracker) -> Void) {
         self.name = name; self.command = command; self.interval = interval; self.timeout = timeout
         self.weight = weight; counter = RiseFallCounter(rise: rise, fall: fall)
         self.loop = loop; self.children = children; self.onChange = onChange
@@ -46,7 +46,7 @@ public final class ScriptTracker {
         // One run at a time: a run still going when the next is due is not doubled.
         guard !running else { return }
         running = true
-        children.spawn(["/bin/sh", "-c", command], timeout: timeout) { [weak self] outcome in
+        children.spawn(["/bin/sh", "-c", command], environment: [:], timeout: timeout) { [weak self] outcome in
             self?.record(outcome)
         }
     }

@@ -76,7 +76,7 @@ struct Run: ParsableCommand {
         logger.logLevel = configuration.logLevel.swiftLogLevel
         if let node = configuration.node { logger[metadataKey: "node"] = "\(node)" }
         do {
-            let daemon = try Daemon(configPath: config, config: configuration, logger: logger)
+            let daemon = Daemon(configPath: config, config: configuration, logger: logger, plane: try LinuxDataPlane())
             let code = try daemon.run()
             if code != 0 { throw ExitCode(code) }
         } catch let exit as ExitCode {

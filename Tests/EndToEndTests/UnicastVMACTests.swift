@@ -59,18 +59,25 @@ extension LabScenarios {
         /// A host with `net.ipv4.conf.all.rp_filter=1` (strict): the kernel would filter the VMAC with
         /// the larger of `all` and its own 0, drop the client's ARP and pings to the VIP (checked by
         /// hand: 100 % loss, neighbour INCOMPLETE). vipd moves `all`'s value onto `default` and the
-        /// interfaces, clears `all`, and puts everything back on exit, as keepalived does.
+        /// interfaces, clears `all`, and puts everything back on exit, as keepalived does; so are the
+        /// parent's accept_local and ARP settings (vipd's sysctl journal).
         @Test func virtualMACWorksOnAHostWithStrictReversePathFiltering() throws {
             let lab = try Lab(routers: 2)
             defer { lab.teardown() }
-            func rpFilter(_ k: Int, _ name: String) -> String {
-                shell("ip netns exec \(lab.ns(k)) cat /proc/sys/net/ipv4/conf/\(name)/rp_filter")
+            func sysctl(_ k: Int, _ name: String, _ key: String) -> String {
+                shell("ip netns exec \(lab.ns(k)) cat /proc/sys/net/ipv4/conf/\(name)/\(key)")
                     .output.trimmingCharacters(in: .whitespacesAndNewlines)
             }
+            func rpFilter(_ k: Int, _ name: String) -> String { sysctl(k, name, "rp_filter") }
+            // Every other sysctl vipd changes on the parent (accept_local for an owner's return,
+            // the VMAC's ARP settings): what they are before, to compare with after the exit.
+            let parentKeys = ["accept_local", "arp_ignore", "arp_filter", "arp_announce"]
             for k in 1...2 {
                 shell("ip netns exec \(lab.ns(k)) sysctl -qw net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.all.rp_filter=1")
                 #expect(rpFilter(k, "all") == "1")
             }
+            let parentBefore = parentKeys.map { sysctl(1, "eth0", $0) }
+            #expect(parentBefore == ["0", "0", "0", "0"])
             try lab.start(1, config: config(instanceYAML(priority: 200, addresses: ["\(Lab.vip4)/24"], extra: "virtual_mac: true")))
             try lab.start(2, config: config(instanceYAML(priority: 100, addresses: ["\(Lab.vip4)/24"], extra: "virtual_mac: true")))
             lab.expectSoleHolder(Lab.vip4, 1)
@@ -78,6 +85,7 @@ extension LabScenarios {
             for k in 1...2 {
                 #expect([rpFilter(k, "all"), rpFilter(k, "default"), rpFilter(k, "eth0"), rpFilter(k, "vrrp.51")] == ["0", "1", "1", "0"])
                 #expect(lab.log(k).contains("net.ipv4.conf.all.rp_filter was 1"))
+                #expect(parentKeys.map { sysctl(k, "eth0", $0) } == ["1", "1", "1", "2"])
             }
             lab.cutLink(1)
             lab.expectSoleHolder(Lab.vip4, 2)
@@ -87,6 +95,7 @@ extension LabScenarios {
             lab.signal(1, SIGTERM)
             #expect(lab.waitForExit(1, timeout: 10) == 0, "vipd on r1 did not exit cleanly\n\(lab.logs())")
             #expect([rpFilter(1, "all"), rpFilter(1, "default"), rpFilter(1, "eth0")] == ["1", "0", "0"])
+            #expect(parentKeys.map { sysctl(1, "eth0", $0) } == parentBefore, "sysctls vipd changed on eth0 not restored")
         }
     }
 }

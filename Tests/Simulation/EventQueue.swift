@@ -1,7 +1,7 @@
 // A priority queue of simulation events by time; equal times pop in insertion order, so a run is
-// fully determined by its seed.
+// fully determined by its seed. Shared with the daemon simulation (Tests/DaemonSimulation).
 
-struct EventQueue<Payload> {
+public struct EventQueue<Payload> {
     private struct Entry {
         var time: Int64
         var sequence: UInt64
@@ -14,7 +14,12 @@ struct EventQueue<Payload> {
     private var heap: [Entry] = []
     private var nextSequence: UInt64 = 0
 
-    mutating func push(_ payload: Payload, at time: Int64) {
+    public init() {}
+
+    /// When the next event is due, nil when none is left.
+    public var nextTime: Int64? { heap.first?.time }
+
+    public mutating func push(_ payload: Payload, at time: Int64) {
         heap.append(Entry(time: time, sequence: nextSequence, payload: payload))
         nextSequence += 1
         var child = heap.count - 1
@@ -26,7 +31,7 @@ struct EventQueue<Payload> {
         }
     }
 
-    mutating func pop() -> (time: Int64, payload: Payload)? {
+    public mutating func pop() -> (time: Int64, payload: Payload)? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let top = heap.removeLast()

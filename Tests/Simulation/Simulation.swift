@@ -33,8 +33,8 @@ public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
         var text = "simulation seed \(seed) failed at step \(step), t=\(Double(time) / 1e6) ms: \(message)\n"
         text += "setup:\n" + setup.map { "  " + $0 }.joined(separator: "\n") + "\n"
         text += "last \(trace.count) events:\n" + trace.map { "  " + $0 }.joined(separator: "\n") + "\n"
-        text += "replay: VIPD_SIM_SEED=\(seed) swift test --filter SimulationTests\n"
-        text += "        VIPD_SIM_SEED=\(seed) swift test -c release --filter SimulationTests"
+        text += "replay: VIPD_SIM_SEED=\(seed) swift test --filter '^SimulationTests'\n"
+        text += "        VIPD_SIM_SEED=\(seed) swift test -c release --filter '^SimulationTests'"
         return text
     }
 }

@@ -1,0 +1,88 @@
+// The data plane on Linux, built from VIPDLinux: rtnetlink (RouteNetlink, LinkMonitor), raw VRRP
+// sockets, AF_PACKET announcers, /proc/sys, posix_spawn children, all on one epoll EventLoop.
+// Opening it needs CAP_NET_ADMIN (netlink changes) and later CAP_NET_RAW (sockets).
+
+import VIPDLinux
+import VRRP
+
+extension EventLoop: DaemonLoop {}
+extension ChildProcesses: ChildSpawner {}
+
+public final class LinuxDataPlane: DataPlane {
+    public let eventLoop: EventLoop
+    private let childProcesses: ChildProcesses
+    private let netlink: RouteNetlink
+    private let monitor: LinkMonitor
+    /// One AF_PACKET socket per interface that announced, kept for the daemon's life.
+    private var announcers: [Int32: Announcer] = [:]
+
+    public var loop: any DaemonLoop { eventLoop }
+    public var children: any ChildSpawner { childProcesses }
+
+    public init() throws {
+        eventLoop = try EventLoop()
+        childProcesses = ChildProcesses(loop: eventLoop)
+        netlink = try RouteNetlink()
+        monitor = try LinkMonitor()
+    }
+
+    public func interface(named name: String) throws -> LinkInfo { try netlink.interface(named: name) }
+    public func interface(index: Int32) throws -> LinkInfo { try netlink.interface(index: index) }
+    public func links() throws -> [LinkInfo] { try netlink.links() }
+    public func monitoredLink(named name: String) -> LinkInfo? { monitor.links.values.first { $0.name == name } }
+    public func addresses(interfaceIndex: Int32) throws -> [InterfaceAddress] { try netlink.addresses(interfaceIndex: interfaceIndex) }
+    public func linkLocalIPv6(interfaceIndex: Int32) throws -> IPv6Address? { try netlink.linkLocalIPv6(interfaceIndex: interfaceIndex) }
+    public func addAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws {
+        try netlink.addAddress(prefix, interfaceIndex: interfaceIndex)
+    }
+    public func removeAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws {
+        try netlink.removeAddress(prefix, interfaceIndex: interfaceIndex)
+    }
+
+    public func createMacvlan(name: String, parentIndex: Int32, mac: [UInt8]) throws -> Int32 {
+        try netlink.createMacvlan(name: name, parentIndex: parentIndex, mac: mac, mode: .private)
+    }
+    public func deleteLink(index: Int32) throws { try netlink.deleteLink(index: index) }
+    public func setLink(index: Int32, up: Bool) throws { try netlink.setLink(index: index, up: up) }
+
+    public func watchLinkEvents(_ handler: @escaping (Result<[LinkEvent], any Error>) -> Void) throws {
+        try eventLoop.watch(fd: monitor.fileDescriptor) { [unowned self] in
+            handler(Result { try self.monitor.readEvents() })
+        }
+    }
+
+    public func openVRRPSocket(family: AddressFamily, interfaceName: String, interfaceIndex: Int32, source: IPAddress,
+                               receive: @escaping (Result<[ReceivedPacket], any Error>) -> Void) throws -> any VRRPEndpoint {
+        let socket = try VRRPSocket(family: family, interfaceName: interfaceName, interfaceIndex: interfaceIndex, source: source)
+        try eventLoop.watch(fd: socket.fileDescriptor) { [socket] in receive(Result { try socket.readPackets() }) }
+        return LinuxVRRPEndpoint(socket: socket, loop: eventLoop)
+    }
+
+    public func announce(_ frames: [[UInt8]], interfaceIndex: Int32) throws {
+        let announcer: Announcer
+        if let existing = announcers[interfaceIndex] {
+            announcer = existing
+        } else {
+            announcer = try Announcer(interfaceIndex: interfaceIndex)
+            announcers[interfaceIndex] = announcer
+        }
+        _ = try announcer.send(frames)
+    }
+
+    public func readSysctl(_ components: [String]) throws -> String { try Sysctl.read(components) }
+    public func writeSysctl(_ components: [String], _ value: String) throws { try Sysctl.write(components, value) }
+}
+
+/// A VRRPSocket watched by the event loop; `close` stops watching (the descriptor closes with it).
+final class LinuxVRRPEndpoint: VRRPEndpoint {
+    private let socket: VRRPSocket
+    private let loop: EventLoop
+
+    init(socket: VRRPSocket, loop: EventLoop) {
+        self.socket = socket
+        self.loop = loop
+    }
+
+    func send(_ payload: [UInt8], to destination: IPAddress) throws { try socket.send(payload, to: destination) }
+    func close() { loop.unwatch(fd: socket.fileDescriptor) }
+}

@@ -1,0 +1,123 @@
+// The scenario's reloads and the invariants it checks (listed at the top of DaemonScenario.swift).
+
+import Simulation
+import VIPDDaemon
+import VRRP
+
+extension DaemonScenario {
+    // MARK: Reload (invariant 4)
+
+    func reload(_ node: DaemonNode) throws(DaemonSimulationFailure) {
+        guard node.running, node.life?.stopRequested == false, let before = node.status() else { return }
+        // Change one instance's priority on this host (or nothing): the others must not move.
+        var changed: String?
+        if random.chance(0.6), !instances.isEmpty {
+            let i = random.int(0...(instances.count - 1))
+            instances[i].priorities[node.host.id - 1] = random.int(1...254)
+            changed = instances[i].name
+        }
+        do { try yaml(host: node.host.id).write(toFile: node.configPath, atomically: true, encoding: .utf8) } catch {
+            throw fail("writing config: \(error)")
+        }
+        let holdingsBefore = node.host.addresses.filter { isVIP($0.prefix) }.map(\.prefix.description).sorted()
+        let response = node.life!.daemon.handleControl(ControlRequest(command: .reload))
+        stats.reloads += 1
+        log("r\(node.host.id) reload (\(changed ?? "nothing") changed): \(response.message ?? "")")
+        guard response.ok, let after = node.status() else { throw fail("r\(node.host.id) reload failed: \(response.message ?? "")") }
+        for instance in before.instances where instance.name != changed {
+            guard let now = after.instances.first(where: { $0.name == instance.name }) else { continue }
+            let was = instance.routers.map { "\($0.family) \($0.state) \($0.holdsAddresses)" }
+            let isNow = now.routers.map { "\($0.family) \($0.state) \($0.holdsAddresses)" }
+            if was != isNow { throw fail("r\(node.host.id): reload moved unchanged instance \(instance.name): \(was) -> \(isNow)") }
+        }
+        if changed == nil {
+            let holdingsAfter = node.host.addresses.filter { isVIP($0.prefix) }.map(\.prefix.description).sorted()
+            if holdingsAfter != holdingsBefore { throw fail("r\(node.host.id): a reload that changed nothing moved addresses \(holdingsBefore) -> \(holdingsAfter)") }
+        }
+    }
+
+    // MARK: Invariants
+
+    func checkSettled() throws(DaemonSimulationFailure) {
+        stats.settledChecks += 1
+        var holders: [String: [Int]] = [:]
+        for node in nodes {
+            let host = node.host
+            guard let status = node.status() else { continue }
+            // 1. The host's addresses are what the routers say they hold.
+            for instance in status.instances {
+                for router in instance.routers {
+                    for address in router.addresses {
+                        let present = host.addresses.contains { $0.prefix.description == address }
+                        if present != router.holdsAddresses {
+                            throw fail("r\(host.id) \(instance.name)/\(router.family) \(router.state): holdsAddresses \(router.holdsAddresses) but \(address) \(present ? "is" : "is not") on the host")
+                        }
+                        if present { holders[address, default: []].append(host.id) }
+                    }
+                }
+            }
+            // 3. Hooks follow the transitions, all started by now (hooks take at most 40 ms).
+            try checkHooks(node, complete: true)
+        }
+        // 2. At most one holder per VIP; and one at least while a daemon that is not stopping runs
+        //    (the calm window healed links and scripts, and the operator approved what waited).
+        for (address, ids) in holders where ids.count > 1 {
+            throw fail("settled with \(address) held by \(ids.map { "r\($0)" }.joined(separator: " and "))")
+        }
+        if nodes.contains(where: { $0.running && $0.life?.stopRequested == false }) {
+            for spec in instances {
+                for address in spec.addresses where holders[address] == nil {
+                    throw fail("settled with nobody holding \(address): \(routerStates())")
+                }
+            }
+        }
+        log("settled: " + holders.keys.sorted().map { "\($0)@\(holders[$0]!.map { "r\($0)" })" }.joined(separator: " "))
+    }
+
+    /// Every running router, for a failure message: "r1 v1/ipv4 Backup 100/150 master 192.0.2.12".
+    func routerStates() -> String {
+        nodes.compactMap { node -> String? in
+            guard let status = node.status() else { return nil }
+            return status.instances.flatMap { instance in
+                instance.routers.map { r in
+                    "r\(node.host.id) \(instance.name)/\(r.family) \(r.state) \(r.effectivePriority)/\(r.configuredPriority) master \(r.master ?? "-") pending \(r.takeoverPending) hold \(r.handoverHold)"
+                }
+            }.joined(separator: "; ") + "; r\(node.host.id) logged: " + (node.life?.sink.lines.withLock { $0.suffix(8) } ?? []).joined(separator: " | ")
+        }.joined(separator: "\n")
+    }
+
+    func checkHooks(_ node: DaemonNode, complete: Bool) throws(DaemonSimulationFailure) {
+        guard let life = node.life else { return }
+        // Each instance has its own hook queue: the order is per instance.
+        let transitions = life.transitions()
+        let hooks = node.host.hooks[life.hooksAtStart...]
+        for spec in instances {
+            let expected = transitions.filter { $0.instance == spec.name }.map(\.state)
+            let started = hooks.filter { $0.instance == spec.name }.map(\.state)
+            let prefix = Array(expected.prefix(started.count))
+            if prefix != started || (complete && started.count != expected.count) {
+                throw fail("r\(node.host.id) \(spec.name): hooks \(started) do not follow the transitions \(expected)")
+            }
+        }
+    }
+
+    /// 5. A stopped daemon leaves no VIP, no macvlan, and every sysctl as it found it.
+    func checkStopped(_ node: DaemonNode) throws(DaemonSimulationFailure) {
+        guard let life = node.life, life.stopRequested, !life.crashed, !life.plane.running else { return }
+        let host = node.host
+        let left = host.addresses.filter { isVIP($0.prefix) }
+        if !left.isEmpty { throw fail("r\(host.id) stopped but left \(left.map(\.prefix))") }
+        let macvlans = host.links.values.filter { $0.kind == "macvlan" }.map(\.name)
+        if !macvlans.isEmpty { throw fail("r\(host.id) stopped but left macvlans \(macvlans)") }
+        // Keys of a macvlan a crashed life left (and this one adopted and deleted) went with it.
+        let changed = host.sysctls.keys.filter { host.sysctls[$0] != life.sysctlsAtStart[$0] }.sorted()
+            + life.sysctlsAtStart.keys.filter { host.sysctls[$0] == nil && !$0.contains(".vrrp") }.sorted()
+        if !changed.isEmpty {
+            throw fail("r\(host.id) stopped but did not restore \(changed.map { "\($0)=\(host.sysctls[$0] ?? "gone") (was \(life.sysctlsAtStart[$0] ?? "absent"))" })")
+        }
+        try checkHooks(node, complete: false)
+        log("r\(host.id) stopped cleanly")
+        node.pastLives.append(life)
+        node.life = nil
+    }
+}
