@@ -102,7 +102,7 @@ struct HTTPServerTests {
     private func server() throws -> (MetricsHTTPServer, VIPDMetrics) {
         let metrics = VIPDMetrics(node: "test")
         metrics.transition(instance: "vr1", family: .ipv4, to: .master)
-        metrics.advertSent(instance: "vr1", family: .ipv4)
+        metrics.routerHandles(instance: "vr1", family: .ipv4).advertsSent.increment()
         return (try MetricsHTTPServer(listen: "127.0.0.1:0", metrics: metrics), metrics)
     }
 
@@ -118,7 +118,7 @@ struct HTTPServerTests {
         defer { s.stop() }
         #expect(s.port != 0)
         #expect(s.boundAddress == "127.0.0.1:\(s.port)")
-        metrics.advertSent(instance: "vr1", family: .ipv4)
+        metrics.routerHandles(instance: "vr1", family: .ipv4).advertsSent.increment()
         let reply = try #require(try request(s.port, "GET /metrics HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n"))
         #expect(reply.status == 200)
         #expect(reply.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
