@@ -130,6 +130,8 @@ public final class ControlServer {
     private let listenFD: Int32
     /// A client: its request so far, then its reply and how much of it went out.
     private struct Connection {
+        /// The answer a refused client gets instead of the handler's.
+        let verdict: ControlResponse?
         var request: [UInt8] = []
         var reply: [UInt8]?
         var written = 0
@@ -144,7 +146,7 @@ public final class ControlServer {
     static let maximumRequestBytes = 64 * 1024
     /// A client has this long to send its request and take its reply; then it is dropped.
     static let requestTimeout: Duration = .seconds(2)
-    /// Clients served at once; one more is answered "busy" and closed.
+    /// Clients served at once; more are answered "busy".
     static let maximumConnections = 8
     /// After an accept error (EMFILE, ENOBUFS) the listener rests this long instead of spinning.
     static let acceptPause: Duration = .milliseconds(100)
@@ -216,32 +218,30 @@ public final class ControlServer {
         }
     }
 
+    /// Serves the client, or — when its user is not allowed or every slot is taken — answers it
+    /// with the refusal once it has sent its request (answering earlier would reset a client that is
+    /// still writing). Refused clients take no serving slot; beyond twice the limit a client is
+    /// closed without a word.
     private func admit(_ fd: Int32) {
-        guard let peer = try? PeerCredentials.of(fd), allowedUsers.contains(peer.uid) else {
-            refuse(fd, "permission denied: only root and the daemon's user (uid \(geteuid())) may use the control socket")
-            return
+        var verdict: ControlResponse?
+        if let peer = try? PeerCredentials.of(fd), allowedUsers.contains(peer.uid) {
+            if connections.values.count(where: { $0.verdict == nil }) >= Self.maximumConnections {
+                verdict = .failure("busy: \(Self.maximumConnections) control clients are already connected; try again")
+            }
+        } else {
+            verdict = .failure("permission denied: only root and the daemon's user (uid \(geteuid())) may use the control socket")
         }
-        guard connections.count < Self.maximumConnections else {
-            refuse(fd, "busy: \(Self.maximumConnections) control clients are already connected; try again")
+        guard connections.count < 2 * Self.maximumConnections else {
+            closeDescriptor(fd)
             return
         }
         let timer = loop.schedule(after: Self.requestTimeout) { [weak self] in self?.drop(fd) }
-        connections[fd] = Connection(timer: timer)
+        connections[fd] = Connection(verdict: verdict, timer: timer)
         do throws(SystemError) {
             try loop.watch(fd: fd) { [weak self] in self?.readRequest(fd) }
         } catch {
             drop(fd)
         }
-    }
-
-    /// Answers a client that is not served and closes it. The reply is small and the socket's buffer
-    /// empty, so one non-blocking send takes it; if not, the client gets no explanation, only the close.
-    private func refuse(_ fd: Int32, _ message: String) {
-        let reply = Self.encode(.failure(message))
-        _ = try? nonBlockingSyscall("send") {
-            reply.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
-        closeDescriptor(fd)
     }
 
     private func drop(_ fd: Int32) {
@@ -270,16 +270,17 @@ public final class ControlServer {
         }
         guard count == 0 || connection.request.contains(UInt8(ascii: "\n")) else { return }
         let line = connection.request.split(separator: UInt8(ascii: "\n")).first.map(Array.init) ?? []
-        let response: ControlResponse
+        respond(fd, connection.verdict ?? answer(line))
+    }
+
+    private func answer(_ line: [UInt8]) -> ControlResponse {
         do {
-            let request = try JSONDecoder().decode(ControlRequest.self, from: Data(line))
-            response = handler(request)
+            return handler(try JSONDecoder().decode(ControlRequest.self, from: Data(line)))
         } catch let invalid as ControlRequest.Invalid {
-            response = .failure("invalid request: \(invalid)")
+            return .failure("invalid request: \(invalid)")
         } catch {
-            response = .failure("malformed request: \(error)")
+            return .failure("malformed request: \(error)")
         }
-        respond(fd, response)
     }
 
     private static func encode(_ response: ControlResponse) -> [UInt8] {

@@ -180,6 +180,36 @@ struct HTTPServerTests {
         #expect(slow.readAll().isEmpty)
     }
 
+    /// Issue 11: a client that stalls mid-request or never reads holds only its own connection.
+    @Test func aStalledClientDoesNotDelayAnotherScrape() throws {
+        let (s, _) = try server()
+        defer { s.stop() }
+        let stalled = try RawClient(port: s.port, timeoutSeconds: 10)
+        defer { stalled.close() }
+        stalled.send("GET /metr")   // and nothing more
+        let alsoStalled = try RawClient(port: s.port, timeoutSeconds: 10)
+        defer { alsoStalled.close() }
+        alsoStalled.send("GET /metrics HTTP/1.1\r\n\r\n")   // never reads its response
+        for _ in 0..<5 {
+            let start = monotonicSeconds()
+            let reply = try #require(try request(s.port, "GET /metrics HTTP/1.1\r\n\r\n"))
+            #expect(reply.status == 200)
+            #expect(monotonicSeconds() - start < 0.5, "a scrape waited behind a stalled client")
+        }
+    }
+
+    @Test func moreClientsThanTheServerHoldsWaitButAreServed() throws {
+        let (s, _) = try server()
+        defer { s.stop() }
+        // Fill every slot with silent clients; one more is served once they time out.
+        let silent = try (0..<MetricsHTTPServer.maxClients).map { _ in try RawClient(port: s.port, timeoutSeconds: 10) }
+        defer { silent.forEach { $0.close() } }
+        let start = monotonicSeconds()
+        let reply = try #require(try request(s.port, "GET /metrics HTTP/1.1\r\n\r\n"))
+        #expect(reply.status == 200)
+        #expect(monotonicSeconds() - start < 4.0)
+    }
+
     @Test func stopClosesTheListener() throws {
         let (s, _) = try server()
         let port = s.port
