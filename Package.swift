@@ -25,27 +25,31 @@ let package = Package(
         // The YAML configuration file: parsing, validation with file:line:column errors, rendering.
         .target(name: "VIPDConfig", dependencies: ["VRRP", .product(name: "Yams", package: "Yams")]),
 
+        // System calls (EINTR, typed errors, capability advice), clocks, Unix socket addresses and
+        // threads, for everything above; its C half wraps what Swift's Glibc module lacks
+        // (epoll, timerfd, signalfd, pidfd, accept4, SO_PEERCRED).
+        .target(name: "CVIPDSystem"),
+        .target(name: "VIPDSystem", dependencies: ["CVIPDSystem"]),
+
         // Linux data plane: the only code that touches the kernel for networking.
         .systemLibrary(name: "CLibmnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         // Functions for the C macros/inline helpers Swift cannot import (NLMSG_*, CMSG_*, ...).
         .target(name: "CVIPDShim"),
-        .target(name: "VIPDLinux", dependencies: ["VRRP", "CLibmnl", "CVIPDShim"], exclude: ["README.md"]),
+        .target(name: "VIPDLinux", dependencies: ["VRRP", "VIPDSystem", "CLibmnl", "CVIPDShim"], exclude: ["README.md"]),
 
         // Metrics (Prometheus), the /metrics HTTP endpoint, systemd notify and the journald-friendly
         // log handler. Called from the daemon's event-loop thread; never blocks it.
         .target(name: "VIPDObservability", dependencies: [
-            "VRRP",
+            "VRRP", "VIPDSystem",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        // epoll/timerfd/signalfd/pidfd as plain C functions for the event loop.
-        .target(name: "CVIPDSystem"),
         // The daemon's wiring: event loop, child processes, control socket, instances.
         .target(name: "VIPDDaemon", dependencies: [
-            "VRRP", "VRRPNode", "VIPDConfig", "VIPDLinux", "VIPDObservability", "CVIPDSystem",
+            "VRRP", "VRRPNode", "VIPDConfig", "VIPDLinux", "VIPDObservability", "VIPDSystem", "CVIPDSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The `vipd` command.
@@ -55,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Internal tool the namespace tests run with `ip netns exec` (one JSON object per line).
-        .executableTarget(name: "vipd-netprobe", dependencies: ["VIPDLinux", "VRRP"]),
+        .executableTarget(name: "vipd-netprobe", dependencies: ["VIPDLinux", "VIPDSystem", "VRRP"]),
 
         // Deterministic multi-node simulation of the core (test support) and its seeds.
         .target(name: "Simulation", dependencies: ["VRRP"], path: "Tests/Simulation", exclude: ["README.md"]),
@@ -69,10 +73,11 @@ let package = Package(
         // Golden/ holds captured packets read via #filePath, not bundled resources.
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"], exclude: ["Golden"]),
         .testTarget(name: "VRRPNodeTests", dependencies: ["VRRPNode", "VRRP"]),
-        .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VRRP"]),
+        .testTarget(name: "VIPDSystemTests", dependencies: ["VIPDSystem"]),
+        .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VIPDSystem", "VRRP"]),
         .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability"]),
-        .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VRRP", "VRRPNode"]),
+        .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability", "VIPDSystem"]),
+        .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VIPDSystem", "VRRP", "VRRPNode"]),
         // inject.py: the packet injector the hostile-input tests run in a lab namespace.
         .testTarget(name: "EndToEndTests", dependencies: ["VIPDDaemon", "VRRP"], exclude: ["inject.py"]),
     ],

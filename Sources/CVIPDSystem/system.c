@@ -1,5 +1,7 @@
+#define _GNU_SOURCE
 #include "CVIPDSystem.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
 #include <sys/syscall.h>
@@ -10,6 +12,11 @@ int vipd_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 int vipd_epoll_add(int epfd, int fd) {
     struct epoll_event ev = { .events = EPOLLIN, .data = { .fd = fd } };
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int vipd_epoll_modify(int epfd, int fd, int writable) {
+    struct epoll_event ev = { .events = writable ? EPOLLOUT : EPOLLIN, .data = { .fd = fd } };
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
 }
 
 int vipd_epoll_del(int epfd, int fd) {
@@ -38,7 +45,8 @@ int vipd_signalfd(const int *signals, int count) {
     sigset_t mask;
     sigemptyset(&mask);
     for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) return -1;
+    int rc = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (rc != 0) { errno = rc; return -1; }
     return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
@@ -46,7 +54,9 @@ int vipd_block_signals(const int *signals, int count) {
     sigset_t mask;
     sigemptyset(&mask);
     for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
-    return pthread_sigmask(SIG_BLOCK, &mask, NULL) == 0 ? 0 : -1;
+    int rc = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (rc != 0) { errno = rc; return -1; }
+    return 0;
 }
 
 int vipd_signalfd_read(int fd) {
@@ -55,6 +65,20 @@ int vipd_signalfd_read(int fd) {
     if (n == (ssize_t)sizeof info) return (int)info.ssi_signo;
     if (n < 0 && errno == EAGAIN) return 0;
     return -1;
+}
+
+int vipd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int vipd_accept_nonblock_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+int vipd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    *pid = cred.pid;
+    *uid = cred.uid;
+    *gid = cred.gid;
+    return 0;
 }
 
 int vipd_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

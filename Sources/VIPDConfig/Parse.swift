@@ -95,9 +95,16 @@ extension VIPDConfiguration {
             throw ConfigError(file: file, line: 1, column: 1,
                               message: "the configuration is \(yaml.utf8.count) bytes; at most \(Limits.maxFileBytes) are accepted")
         }
-        if let at = AliasBudget.firstExcess(in: yaml) {
-            throw ConfigError(file: file, line: at.line, column: at.column,
+        switch AliasBudget.check(yaml) {
+        case .within:
+            break
+        case .exceeded(let line, let column):
+            throw ConfigError(file: file, line: line, column: column,
                               message: "aliases expand the document beyond \(AliasBudget.maxExpandedNodes) nodes; write the repeated settings out")
+        case .tooManyAliases(let line, let column):
+            throw ConfigError(file: file, line: line, column: column, message: "too many aliases; write the repeated settings out")
+        case .invalid(let error, let text):
+            throw yamlError(error, file: file, text: text)
         }
         let root: Node?
         do {

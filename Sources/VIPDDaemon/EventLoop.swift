@@ -7,8 +7,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import VIPDLinux
 import CVIPDSystem
+import VIPDSystem
 import VRRP
 
 public struct TimerID: Hashable, Sendable {
@@ -22,6 +22,8 @@ public final class EventLoop {
     private let timerFD: Int32
     private var signalFD: Int32 = -1
     private var handlers: [Int32: () -> Void] = [:]
+    /// Descriptors watched for writability instead of readability.
+    private var waitingToWrite: Set<Int32> = []
     private var signalHandler: ((Int32) -> Void)?
     private var timers: [UInt64: (deadline: Instant, slack: Duration, callback: () -> Void)] = [:]
     private var heap = DeadlineHeap()
@@ -42,27 +44,32 @@ public final class EventLoop {
     }
 
     /// The monotonic clock the whole daemon uses, as the core's `Instant`.
-    public static func now() -> Instant {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Instant(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
-    }
+    public static func now() -> Instant { Instant(nanoseconds: MonotonicClock.nanoseconds()) }
     public func now() -> Instant { Self.now() }
 
     // MARK: File descriptors
 
-    /// Calls `handler` on this thread whenever `fd` is readable (level-triggered).
-    public func watch(fd: Int32, handler: @escaping () -> Void) throws {
-        if handlers[fd] == nil { try add(fd: fd) }
+    /// Calls `handler` on this thread whenever `fd` is readable (level-triggered), or with
+    /// `forWriting` whenever it is writable. Watching a watched descriptor replaces its handler and
+    /// what it is waited for. Hang-ups and errors also call the handler.
+    public func watch(fd: Int32, forWriting: Bool = false, handler: @escaping () -> Void) throws(SystemError) {
+        if handlers[fd] == nil {
+            try add(fd: fd)
+            if forWriting { try syscall("epoll_ctl(MOD)") { vipd_epoll_modify(epollFD, fd, 1) } }
+        } else if waitingToWrite.contains(fd) != forWriting {
+            try syscall("epoll_ctl(MOD)") { vipd_epoll_modify(epollFD, fd, forWriting ? 1 : 0) }
+        }
         handlers[fd] = handler
+        if forWriting { waitingToWrite.insert(fd) } else { waitingToWrite.remove(fd) }
     }
 
     public func unwatch(fd: Int32) {
         guard handlers.removeValue(forKey: fd) != nil else { return }
+        waitingToWrite.remove(fd)
         _ = vipd_epoll_del(epollFD, fd)
     }
 
-    private func add(fd: Int32) throws {
+    private func add(fd: Int32) throws(SystemError) {
         _ = try syscall("epoll_ctl(ADD)") { vipd_epoll_add(epollFD, fd) }
     }
 

@@ -7,6 +7,7 @@
 import Glibc
 #endif
 import VIPDConfig
+import VIPDSystem
 
 enum ProcessSettings {
     /// Applies the configuration's scheduling to the calling thread (the event loop: the log writer
@@ -21,18 +22,16 @@ enum ProcessSettings {
             policy = SCHED_OTHER
             param.sched_priority = 0
         }
-        if sched_setscheduler(0, policy, &param) != 0 {
-            let code = errno
-            throw DaemonError.startup(code == EPERM
-                ? "realtime_priority \(config.realtimePriority ?? 0) needs CAP_SYS_NICE (and, under systemd, RestrictRealtime=no)"
-                : "sched_setscheduler: \(String(cString: strerror(code)))")
+        do throws(SystemError) {
+            try syscall("sched_setscheduler", needs: .sysNice) { sched_setscheduler(0, policy, &param) }
+        } catch {
+            throw DaemonError.startup("realtime_priority \(config.realtimePriority ?? 0): \(error)")
         }
         if config.lockMemory {
-            if mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
-                let code = errno
-                throw DaemonError.startup(code == EPERM || code == ENOMEM
-                    ? "lock_memory needs CAP_IPC_LOCK (or a large enough RLIMIT_MEMLOCK)"
-                    : "mlockall: \(String(cString: strerror(code)))")
+            do throws(SystemError) {
+                try syscall("mlockall", needs: .ipcLock) { mlockall(MCL_CURRENT | MCL_FUTURE) }
+            } catch {
+                throw DaemonError.startup("lock_memory: \(error)")
             }
         } else {
             munlockall()

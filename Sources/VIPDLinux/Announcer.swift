@@ -1,6 +1,7 @@
 // Sends announcement frames over AF_PACKET, and computes when (the event loop does the waiting).
 import CVIPDShim
 import Glibc
+import VIPDSystem
 import VRRP
 
 /// When to send announcements after becoming Master, in keepalived's terms and defaults:

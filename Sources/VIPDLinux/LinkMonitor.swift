@@ -1,6 +1,7 @@
 // Link and address change notifications (rtnetlink multicast groups) for the daemon's event loop.
 import CLibmnl
 import Glibc
+import VIPDSystem
 import VRRP
 
 /// A change the daemon may react to. Only changes are reported: a repeated RTM_NEWLINK with the same

@@ -2,6 +2,7 @@
 import CLibmnl
 import CVIPDShim
 import Glibc
+import VIPDSystem
 import VRRP
 
 /// What can go wrong talking to rtnetlink, with enough context for a user-facing message.
@@ -25,7 +26,7 @@ public enum NetlinkError: Error, Hashable, Sendable, CustomStringConvertible {
         case .noSuchInterface(let name): "no such interface: \(name)"
         case .noSuchInterfaceIndex(let index): "no interface with index \(index)"
         case .permissionDenied(let operation, let capability):
-            "\(operation): permission denied (needs \(capability.rawValue); run as root or grant it to vipd)"
+            "\(operation): permission denied (\(capability.advice))"
         case .interfaceExists(let name): "an interface named \(name) already exists"
         case .addressInUse(let operation): "\(operation): address in use"
         case .kernel(let operation, let errno): "\(operation): \(String(cString: strerror(errno))) (errno \(errno))"
@@ -53,7 +54,7 @@ public final class RouteNetlink {
 
     public init() throws(NetlinkError) {
         // libmnl returns a pointer, not -1, so this one call can't use `syscall`.
-        guard let nl = mnl_socket_open2(NETLINK_ROUTE, vipd_sock_cloexec) else {
+        guard let nl = mnl_socket_open2(NETLINK_ROUTE, socketFlagCloseOnExec) else {
             throw .system(SystemError(operation: "socket(AF_NETLINK)", errno: Glibc.errno))
         }
         do throws(SystemError) {

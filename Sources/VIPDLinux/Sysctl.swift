@@ -1,5 +1,6 @@
 // Kernel parameters under /proc/sys, and the ones a virtual-MAC interface needs.
 import Glibc
+import VIPDSystem
 import VRRP
 
 public enum Sysctl {

@@ -2,6 +2,7 @@
 // router on that interface; the daemon demultiplexes by VRID.
 import CVIPDShim
 import Glibc
+import VIPDSystem
 import VRRP
 
 /// A VRRP packet as it arrived.
@@ -23,42 +24,10 @@ public struct ReceivedPacket: Hashable, Sendable {
     }
 }
 
-/// The fields of an IPv4 header a VRRP receiver needs (RFC 791 §3.1).
-public struct IPv4HeaderFields: Hashable, Sendable {
-    public var ttl: UInt8
-    public var protocolNumber: UInt8
-    public var source: IPv4Address
-    public var destination: IPv4Address
-    public var headerLength: Int
-    public var totalLength: Int
-
-    /// Parses the header at the start of `packet`; nil when it is not a well-formed IPv4 header.
-    public init?(_ packet: [UInt8]) {
-        guard let fields = packet.withUnsafeBytes({ IPv4HeaderFields($0) }) else { return nil }
-        self = fields
-    }
-
-    /// The same, straight from a receive buffer.
-    public init?(_ packet: UnsafeRawBufferPointer) {
-        guard packet.count >= 20, packet[0] >> 4 == 4 else { return nil }
-        let ihl = Int(packet[0] & 0x0f) * 4
-        let total = Int(packet[2]) << 8 | Int(packet[3])
-        guard ihl >= 20, total >= ihl, packet.count >= ihl else { return nil }
-        headerLength = ihl
-        // The kernel may hand raw sockets a buffer longer than the datagram (never shorter).
-        totalLength = min(total, packet.count)
-        ttl = packet[8]
-        protocolNumber = packet[9]
-        source = IPv4Address(UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
-        destination = IPv4Address(UInt32(bigEndian: packet.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
-    }
-}
-
 public final class VRRPSocket {
-    /// IP protocol number of VRRP (RFC 9568 §5.1.1.3 / §5.1.2.3).
-    public static let ipProtocol: Int32 = 112
-    /// TTL / Hop Limit VRRP sends with and checks for (RFC 9568 §5.1.1.3, §7.1).
-    public static let requiredHopLimit: Int32 = 255
+    /// The protocol constants as the socket calls take them (`ProtocolConstants` has the RFC sections).
+    private static let ipProtocol = Int32(ProtocolConstants.ipProtocol)
+    private static let hopLimit = Int32(ProtocolConstants.requiredHopLimit)
 
     public let family: AddressFamily
     public let interfaceIndex: Int32
@@ -133,8 +102,8 @@ public final class VRRPSocket {
         membership.imr_multiaddr.s_addr = IPv4Address.vrrpMulticast.value.bigEndian
         membership.imr_ifindex = interfaceIndex
         try setSocketOption(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, membership, "setsockopt(IP_ADD_MEMBERSHIP 224.0.0.18)")
-        try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, VRRPSocket.requiredHopLimit, "setsockopt(IP_MULTICAST_TTL)")
-        try setSocketOption(fd, Int32(IPPROTO_IP), IP_TTL, VRRPSocket.requiredHopLimit, "setsockopt(IP_TTL)")
+        try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, VRRPSocket.hopLimit, "setsockopt(IP_MULTICAST_TTL)")
+        try setSocketOption(fd, Int32(IPPROTO_IP), IP_TTL, VRRPSocket.hopLimit, "setsockopt(IP_TTL)")
         try setSocketOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, Int32(0), "setsockopt(IP_MULTICAST_LOOP)")
         var outgoing = ip_mreqn()
         outgoing.imr_ifindex = interfaceIndex
@@ -148,8 +117,8 @@ public final class VRRPSocket {
         withUnsafeMutableBytes(of: &membership.ipv6mr_multiaddr) { $0.copyBytes(from: IPv6Address.vrrpMulticast.bytes) }
         membership.ipv6mr_interface = UInt32(bitPattern: interfaceIndex)
         try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_ADD_MEMBERSHIP, membership, "setsockopt(IPV6_JOIN_GROUP ff02::12)")
-        try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_HOPS, VRRPSocket.requiredHopLimit, "setsockopt(IPV6_MULTICAST_HOPS)")
-        try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_UNICAST_HOPS, VRRPSocket.requiredHopLimit, "setsockopt(IPV6_UNICAST_HOPS)")
+        try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_HOPS, VRRPSocket.hopLimit, "setsockopt(IPV6_MULTICAST_HOPS)")
+        try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_UNICAST_HOPS, VRRPSocket.hopLimit, "setsockopt(IPV6_UNICAST_HOPS)")
         try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_LOOP, Int32(0), "setsockopt(IPV6_MULTICAST_LOOP)")
         try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_MULTICAST_IF, UInt32(bitPattern: interfaceIndex), "setsockopt(IPV6_MULTICAST_IF)")
         // Our codec computes the VRRP checksum over the pseudo-header (RFC 9568 §5.2.8): the kernel
@@ -290,7 +259,10 @@ public final class VRRPSocket {
     }
 
     private func parseIPv4(_ datagram: UnsafeRawBufferPointer, _ control: UnsafeRawBufferPointer) -> ReceivedPacket? {
-        guard let header = IPv4HeaderFields(datagram), header.protocolNumber == UInt8(VRRPSocket.ipProtocol) else { return nil }
+        // The core's header parser (RFC 791 §3.1, protocol 112, Total Length = what arrived): the
+        // kernel hands a raw IPv4 socket the whole datagram, so anything else is not a VRRP packet.
+        let bytes = Array(datagram)
+        guard let header = try? VRRPCodec.decodeIPv4Header(bytes[...]) else { return nil }
         var index = interfaceIndex
         forEachControlMessage(control) { level, type, data in
             if level == Int32(IPPROTO_IP) && type == IP_PKTINFO && data.count >= 4 {
@@ -298,7 +270,7 @@ public final class VRRPSocket {
             }
         }
         let source = IPAddress.v4(header.source)
-        return ReceivedPacket(payload: Array(datagram[header.headerLength..<header.totalLength]), source: source,
+        return ReceivedPacket(payload: Array(bytes[header.headerLength...]), source: source,
                               destination: .v4(header.destination), hopLimit: header.ttl, interfaceIndex: index,
                               isFromSelf: localAddresses.contains(source))
     }

@@ -11,6 +11,7 @@
 import Glibc
 import Logging
 import Synchronization
+import VIPDSystem
 
 public enum VIPDLogging {
     private static let bootstrapped = Mutex(false)
@@ -171,11 +172,7 @@ public enum LogFormat {
             + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(Int64(nanoseconds) / 1_000_000, 3))Z"
     }
 
-    static func now() -> (seconds: Int64, nanoseconds: Int32) {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return (Int64(ts.tv_sec), Int32(ts.tv_nsec))
-    }
+    static func now() -> (seconds: Int64, nanoseconds: Int32) { WallClock.now() }
 
     /// True when JOURNAL_STREAM (`device:inode`, decimal) names the file open on `fd`, i.e. the
     /// output really goes to journald and not to something the service redirected it to.
@@ -215,13 +212,10 @@ final class StderrWriter: Sendable {
     init(fd: Int32, capacity: Int) {
         self.fd = fd
         self.capacity = capacity
-        var p: [Int32] = [-1, -1]
-        if pipe(&p) == 0 {
-            for x in p { _ = fcntl(x, F_SETFD, FD_CLOEXEC) }
-            _ = fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK)
-        }
-        wakeRead = p[0]
-        wakeWrite = p[1]
+        // Without the pipe (or its flags) there is no writer thread: lines are written directly.
+        let p = try? WakePipe()
+        wakeRead = p?.readFD ?? -1
+        wakeWrite = p?.writeFD ?? -1
     }
 
     func start() {
@@ -230,16 +224,9 @@ final class StderrWriter: Sendable {
             return !s.started
         }
         guard shouldStart, wakeRead >= 0 else { return }
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var tid = pthread_t()
-        if pthread_create(&tid, nil, { raw in
-            let writer = Unmanaged<StderrWriter>.fromOpaque(raw!).takeRetainedValue()
-            writer.run()
-            return nil
-        }, context) == 0 {
-            pthread_detach(tid)
-        } else {
-            Unmanaged<StderrWriter>.fromOpaque(context).release()
+        do throws(SystemError) {
+            try SystemThread.start { self.run() }.detach()
+        } catch {
             state.withLock { $0.started = false }
         }
     }

@@ -1,9 +1,11 @@
 // A tiny HTTP/1.x server for `GET /metrics`, on its own thread so a scrape never touches the
-// daemon's event loop. One connection at a time, each bounded in time and size: a slow or
-// malicious client can hold the server for at most `requestTimeout`, and never the daemon.
+// daemon's event loop. Every client is handled without blocking (one poll over all of them), each
+// bounded in time and size: a slow or malicious client holds only its own connection, for at most
+// `requestTimeout`, and never delays another scrape or the daemon.
 
 import Glibc
 import Synchronization
+import VIPDSystem
 
 public enum MetricsHTTPServerError: Error, Equatable, CustomStringConvertible {
     /// The listen address is not `IPv4:port` or `[IPv6]:port`.
@@ -19,7 +21,7 @@ public enum MetricsHTTPServerError: Error, Equatable, CustomStringConvertible {
             switch code {
             case EADDRINUSE: return "\(address) is already in use"
             case EADDRNOTAVAIL: return "\(address) is not an address of this host"
-            case EACCES: return "binding \(address) was refused: ports below 1024 need CAP_NET_BIND_SERVICE"
+            case EACCES: return "binding \(address) was refused: ports below 1024 \(Capability.netBindService.advice)"
             default: return "metrics listener \(address): \(call) failed: \(String(cString: strerror(code))) (errno \(code))"
             }
         }
@@ -29,93 +31,82 @@ public enum MetricsHTTPServerError: Error, Equatable, CustomStringConvertible {
 public final class MetricsHTTPServer: Sendable {
     /// Largest request head we read; anything longer gets 431.
     public static let maxRequestBytes = 8192
-    /// Time a client has to send its request head, and then to take the response.
+    /// Time a client has to send its request head and take the response.
     public static let requestTimeout: Duration = .seconds(2)
+    /// Connections served at once; more wait in the listen backlog until one finishes (at most
+    /// `requestTimeout`).
+    public static let maxClients = 32
 
     /// The bound address with the real port (useful with port 0), e.g. `127.0.0.1:40123`.
     public let boundAddress: String
     public let port: UInt16
 
-    private let metrics: VIPDMetrics
     private let listenFD: Int32
-    /// A pipe `stop()` writes to, to wake the server thread out of `poll`.
-    private let wakeReadFD: Int32
-    private let wakeFD: Int32
-    private let thread: Mutex<pthread_t?> = Mutex(nil)
+    /// `stop()` writes to it to wake the server thread out of `poll`.
+    private let wake: WakePipe
+    private let thread: SystemThread
 
     /// Binds `listen` (SO_REUSEADDR) and starts serving on a new thread.
     public init(listen: String, metrics: VIPDMetrics) throws(MetricsHTTPServerError) {
-        self.metrics = metrics
         guard let endpoint = ListenEndpoint(listen) else { throw .invalidListenAddress(listen) }
-
-        let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system(address: listen, call: "socket", errno: errno) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        if endpoint.family == AF_INET6 {
-            // `[::]:port` means IPv6 only: the listener serves exactly the family it was given.
-            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
-        }
-        let bound = endpoint.withSockaddr { bind(fd, $0, $1) }
-        guard bound == 0 else {
-            let e = errno; close(fd)
-            throw .system(address: listen, call: "bind", errno: e)
-        }
-        guard Glibc.listen(fd, 16) == 0 else {
-            let e = errno; close(fd)
-            throw .system(address: listen, call: "listen", errno: e)
+        func step<T>(_ call: String, _ body: () throws(SystemError) -> T) throws(MetricsHTTPServerError) -> T {
+            do throws(SystemError) { return try body() } catch { throw .system(address: listen, call: call, errno: error.errno) }
         }
         // Non-blocking so a connection that vanishes between poll and accept can't stall us.
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        let actualPort = Self.localPort(fd)
+        let fd = try step("socket") { () throws(SystemError) in
+            try syscall("socket") { socket(endpoint.family, Int32(SOCK_STREAM.rawValue) | socketFlagsNonBlockingCloseOnExec, 0) }
+        }
+        var started = false
+        defer { if !started { closeDescriptor(fd) } }
+        try step("setsockopt(SO_REUSEADDR)") { () throws(SystemError) in
+            try setSocketOption(fd, SOL_SOCKET, SO_REUSEADDR, Int32(1), "setsockopt(SO_REUSEADDR)")
+        }
+        if endpoint.family == AF_INET6 {
+            // `[::]:port` means IPv6 only: the listener serves exactly the family it was given.
+            try step("setsockopt(IPV6_V6ONLY)") { () throws(SystemError) in
+                try setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(1), "setsockopt(IPV6_V6ONLY)")
+            }
+        }
+        try step("bind") { () throws(SystemError) in _ = try syscall("bind") { endpoint.withSockaddr { bind(fd, $0, $1) } } }
+        try step("listen") { () throws(SystemError) in _ = try syscall("listen") { Glibc.listen(fd, 16) } }
+        let actualPort = try step("getsockname") { () throws(SystemError) in try Self.localPort(fd) }
         port = actualPort
         boundAddress = endpoint.family == AF_INET6 ? "[\(endpoint.host)]:\(actualPort)" : "\(endpoint.host):\(actualPort)"
-
-        var wake: [Int32] = [-1, -1]
-        guard pipe(&wake) == 0 else {
-            let e = errno; close(fd)
-            throw .system(address: listen, call: "pipe", errno: e)
+        let wake = try step("pipe2") { () throws(SystemError) in try WakePipe() }
+        let wakeFD = wake.readFD
+        do throws(SystemError) {
+            thread = try SystemThread.start {
+                var loop = ServerLoop(listenFD: fd, wakeFD: wakeFD, metrics: metrics)
+                loop.run()
+            }
+        } catch {
+            wake.close()
+            throw .system(address: listen, call: "pthread_create", errno: error.errno)
         }
-        for p in wake { _ = fcntl(p, F_SETFD, FD_CLOEXEC) }
-        _ = fcntl(wake[1], F_SETFL, fcntl(wake[1], F_GETFL) | O_NONBLOCK)
+        started = true
         listenFD = fd
-        wakeReadFD = wake[0]
-        wakeFD = wake[1]
-
-        let loop = ServerLoop(listenFD: fd, wakeFD: wake[0], metrics: metrics)
-        let context = Unmanaged.passRetained(loop).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let loop = Unmanaged<ServerLoop>.fromOpaque(raw!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<ServerLoop>.fromOpaque(context).release()
-            close(fd); close(wake[0]); close(wake[1])
-            throw .system(address: listen, call: "pthread_create", errno: rc)
-        }
-        thread.withLock { $0 = tid }
+        self.wake = wake
     }
 
     /// Stops serving, waits for the server thread and closes the socket. Idempotent.
     public func stop() {
-        guard let tid = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) else { return }
-        var byte: UInt8 = 1
-        _ = write(wakeFD, &byte, 1)
-        pthread_join(tid, nil)
-        close(listenFD)
-        close(wakeReadFD)
-        close(wakeFD)
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.wake()
+        thread.join()
+        closeDescriptor(listenFD)
+        wake.close()
     }
+    private let stopped = Atomic<Bool>(false)
 
     deinit { stop() }
 
-    private static func localPort(_ fd: Int32) -> UInt16 {
+    private static func localPort(_ fd: Int32) throws(SystemError) -> UInt16 {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        try syscall("getsockname") {
+            withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+            }
         }
         let family = storage.ss_family
         return withUnsafePointer(to: &storage) { p -> UInt16 in
@@ -178,126 +169,111 @@ struct ListenEndpoint {
     }
 }
 
-/// The server thread's state. Only that thread touches it after start.
-private final class ServerLoop: Sendable {
+/// The server thread's state; only that thread has it.
+private struct ServerLoop {
     let listenFD: Int32
     let wakeFD: Int32
     let metrics: VIPDMetrics
+
+    /// One connection: reading its request head, then writing its response.
+    private struct Client {
+        let fd: Int32
+        let deadline: Deadline
+        var request: [UInt8] = []
+        var response: [UInt8]?
+        var sent = 0
+    }
+    private var clients: [Client] = []
+    /// After an accept error (EMFILE, ENOBUFS) the listener is left alone briefly instead of spinning.
+    private var acceptPausedUntil: Deadline?
 
     init(listenFD: Int32, wakeFD: Int32, metrics: VIPDMetrics) {
         self.listenFD = listenFD; self.wakeFD = wakeFD; self.metrics = metrics
     }
 
-    func run() {
+    mutating func run() {
+        defer { for client in clients { closeDescriptor(client.fd) } }
         while true {
-            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
+            if let paused = acceptPausedUntil, paused.hasPassed { acceptPausedUntil = nil }
+            let accepting = clients.count < MetricsHTTPServer.maxClients && acceptPausedUntil == nil
+            var fds = [pollfd(fd: listenFD, events: accepting ? Int16(POLLIN) : 0, revents: 0),
                        pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
-            let n = poll(&fds, 2, -1)
-            if n < 0 {
+            for client in clients {
+                fds.append(pollfd(fd: client.fd, events: Int16(client.response == nil ? POLLIN : POLLOUT), revents: 0))
+            }
+            let nearest = (clients.map(\.deadline) + (acceptPausedUntil.map { [$0] } ?? [])).min()
+            let timeout = nearest.map { $0.remainingMilliseconds() } ?? -1
+            if poll(&fds, nfds_t(fds.count), timeout) < 0 {
                 if errno == EINTR { continue }
                 return
             }
             if fds[1].revents != 0 { return }
-            if fds[0].revents & Int16(POLLIN) != 0 {
-                let client = accept(listenFD, nil, nil)
-                if client >= 0 {
-                    _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                    _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-                    let stopRequested = serve(client)
-                    close(client)
-                    if stopRequested { return }
+            // Back to front, so removing a client keeps the earlier indices valid.
+            for index in clients.indices.reversed() {
+                let keep = fds[index + 2].revents != 0 ? advance(&clients[index]) : !clients[index].deadline.hasPassed
+                if !keep {
+                    closeDescriptor(clients[index].fd)
+                    clients.remove(at: index)
                 }
             }
+            if fds[0].revents & Int16(POLLIN) != 0 { acceptWaiting() }
         }
     }
 
-    /// Serves one request. Returns true if `stop()` was called meanwhile.
-    private func serve(_ fd: Int32) -> Bool {
-        let deadline = Deadline(after: MetricsHTTPServer.requestTimeout)
-        var request: [UInt8] = []
-        request.reserveCapacity(1024)
-        var chunk = [UInt8](repeating: 0, count: 2048)
-        while HTTPRequestHead.endOfHead(in: request) == nil {
-            if request.count > MetricsHTTPServer.maxRequestBytes {
-                return send(fd, HTTPResponse.status(431, "Request Header Fields Too Large", head: false), deadline)
+    private mutating func acceptWaiting() {
+        while clients.count < MetricsHTTPServer.maxClients {
+            do throws(SystemError) {
+                guard let fd = try acceptNonBlocking(listenFD) else { return }
+                clients.append(Client(fd: fd, deadline: Deadline(after: MetricsHTTPServer.requestTimeout)))
+            } catch {
+                if error.errno == ECONNABORTED { continue }
+                acceptPausedUntil = Deadline(after: .milliseconds(100))
+                return
             }
-            switch wait(fd, for: Int16(POLLIN), until: deadline) {
-            case .stop: return true
-            case .timeout: return false   // slow client: drop it without a word
-            case .ready: break
-            }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 { return false }
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+        }
+    }
+
+    /// Reads or writes what the client is ready for. False when the connection is done.
+    private func advance(_ client: inout Client) -> Bool {
+        if client.deadline.hasPassed { return false }   // slow client: dropped without a word
+        if client.response == nil {
+            var chunk = [UInt8](repeating: 0, count: 2048)
+            let received: Int?
+            do throws(SystemError) {
+                received = try nonBlockingSyscall("recv") { chunk.withUnsafeMutableBytes { recv(client.fd, $0.baseAddress, $0.count, 0) } }
+            } catch {
                 return false
             }
-            request.append(contentsOf: chunk[0..<n])
-        }
-        let response: [UInt8]
-        switch HTTPRequestHead.parse(request) {
-        case .none:
-            response = HTTPResponse.status(400, "Bad Request", head: false)
-        case .some(let head):
-            response = HTTPResponse.respond(to: head, render: { metrics.render() })
-        }
-        return send(fd, response, deadline)
-    }
-
-    private func send(_ fd: Int32, _ bytes: [UInt8], _ deadline: Deadline) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { buf in
-                Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_NOSIGNAL))
+            guard let received else { return true }
+            if received == 0 { return false }
+            client.request.append(contentsOf: chunk[0..<received])
+            if client.request.count > MetricsHTTPServer.maxRequestBytes {
+                client.response = HTTPResponse.status(431, "Request Header Fields Too Large", head: false)
+            } else if HTTPRequestHead.endOfHead(in: client.request) != nil {
+                client.response = HTTPRequestHead.parse(client.request).map { head in
+                    HTTPResponse.respond(to: head, render: { metrics.render() })
+                } ?? HTTPResponse.status(400, "Bad Request", head: false)
+            } else {
+                return true
             }
-            if n > 0 { offset += n; continue }
-            if n < 0 && errno != EAGAIN && errno != EINTR { return false }
-            switch wait(fd, for: Int16(POLLOUT), until: deadline) {
-            case .stop: return true
-            case .timeout: return false
-            case .ready: continue
+        }
+        guard let response = client.response else { return true }
+        while client.sent < response.count {
+            let offset = client.sent
+            let sent: Int?
+            do throws(SystemError) {
+                sent = try nonBlockingSyscall("send") {
+                    response.withUnsafeBytes { Glibc.send(client.fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+                }
+            } catch {
+                return false
             }
+            guard let sent else { return true }   // socket buffer full: wait for POLLOUT
+            client.sent += sent
         }
         // Half-close so the client reads everything before the connection goes away.
-        shutdown(fd, Int32(SHUT_WR))
+        shutdown(client.fd, Int32(SHUT_WR))
         return false
-    }
-
-    private enum WaitResult { case ready, timeout, stop }
-
-    private func wait(_ fd: Int32, for events: Int16, until deadline: Deadline) -> WaitResult {
-        while true {
-            let remaining = deadline.remainingMilliseconds()
-            if remaining <= 0 { return .timeout }
-            var fds = [pollfd(fd: fd, events: events, revents: 0),
-                       pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
-            let n = poll(&fds, 2, remaining)
-            if n < 0 { if errno == EINTR { continue }; return .timeout }
-            if fds[1].revents != 0 { return .stop }
-            if fds[0].revents != 0 { return .ready }
-        }
-    }
-}
-
-/// A monotonic deadline.
-struct Deadline {
-    let nanoseconds: Int64
-
-    init(after duration: Duration) {
-        let (s, attos) = duration.components
-        nanoseconds = Deadline.now() + s * 1_000_000_000 + attos / 1_000_000_000
-    }
-
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    func remainingMilliseconds() -> Int32 {
-        let ns = nanoseconds - Deadline.now()
-        if ns <= 0 { return 0 }
-        return Int32(clamping: (ns + 999_999) / 1_000_000)
     }
 }
 

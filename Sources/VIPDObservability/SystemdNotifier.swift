@@ -4,6 +4,7 @@
 // error returned, but the event loop never waits on PID 1.
 
 import Glibc
+import VIPDSystem
 
 public enum SystemdNotifyError: Error, Equatable, CustomStringConvertible {
     /// NOTIFY_SOCKET is neither an absolute path nor `@abstract`, or is too long for sun_path.
@@ -84,12 +85,6 @@ public struct SystemdNotifier: Sendable {
     /// gets the daemon restarted.
     public func watchdog() throws(SystemdNotifyError) { try send("WATCHDOG=1") }
 
-    /// Asks systemd for more time in the current start/stop/reload phase, e.g. while a graceful
-    /// handover waits for a peer longer than TimeoutStopSec.
-    public func extendTimeout(by duration: Duration) throws(SystemdNotifyError) {
-        try send("EXTEND_TIMEOUT_USEC=\(Self.microseconds(duration))")
-    }
-
     static func reloadingMessage(monotonicMicroseconds: UInt64) -> String {
         "RELOADING=1\nMONOTONIC_USEC=\(monotonicMicroseconds)"
     }
@@ -99,48 +94,31 @@ public struct SystemdNotifier: Sendable {
     }
 
     static func monotonicMicroseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1_000
-    }
-
-    static func microseconds(_ d: Duration) -> Int64 {
-        let (s, attos) = d.components
-        return s * 1_000_000 + attos / 1_000_000_000_000
+        UInt64(MonotonicClock.nanoseconds() / 1_000)
     }
 
     /// Sends one raw notification (`KEY=VALUE` lines). No-op without NOTIFY_SOCKET.
     public func send(_ message: String) throws(SystemdNotifyError) {
         guard let path = socketPath else { return }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        var nameBytes = Array(path.utf8)
-        let abstract = nameBytes.first == UInt8(ascii: "@")
-        guard abstract || nameBytes.first == UInt8(ascii: "/") else { throw .invalidSocket(path) }
-        // Abstract names start with NUL instead of '@' and are not NUL-terminated; paths are.
-        if abstract { nameBytes[0] = 0 } else { nameBytes.append(0) }
-        guard nameBytes.count <= capacity else { throw .invalidSocket(path) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: nameBytes)
+        // systemd gives an absolute path or an @abstract name; anything else is not for us.
+        guard path.hasPrefix("/") || path.hasPrefix("@"),
+              let address = try? UnixSocketAddress(path, allowAbstract: true) else { throw .invalidSocket(path) }
+        let fd: Int32
+        do throws(SystemError) {
+            fd = try syscall("socket") { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | socketFlagCloseOnExec, 0) }
+        } catch {
+            throw .system(socket: path, call: "socket", errno: error.errno)
         }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + nameBytes.count - (abstract ? 0 : 1))
-
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system(socket: path, call: "socket", errno: errno) }
-        defer { close(fd) }
+        defer { closeDescriptor(fd) }
         let payload = Array(message.utf8)
-        while true {
-            let sent = payload.withUnsafeBytes { buf in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, buf.baseAddress, buf.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), $0, length)
-                    }
+        do throws(SystemError) {
+            try address.withSockaddr { (sockaddr, length) throws(SystemError) in
+                _ = try syscall("sendto") {
+                    payload.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sockaddr, length) }
                 }
             }
-            if sent >= 0 { return }
-            if errno == EINTR { continue }
-            throw .system(socket: path, call: "sendto", errno: errno)
+        } catch {
+            throw .system(socket: path, call: "sendto", errno: error.errno)
         }
     }
 }

@@ -6,18 +6,14 @@
 // The per-virtual-router label is `vrrp_instance`, not `instance`: Prometheus attaches its own
 // `instance` target label to every scraped series and would rename ours to `exported_instance`.
 
-import CoreMetrics
-import Glibc
 import Prometheus
 import Synchronization
+import VIPDSystem
 import VRRP
 
 public final class VIPDMetrics: Sendable {
-    /// The registry holding every series; exposed so other code can add its own collectors.
-    public let registry: PrometheusCollectorRegistry
-    /// A swift-metrics factory writing into `registry`, for code that records through the
-    /// swift-metrics API (`Counter(label:dimensions:factory:)`). Series made this way have no HELP line.
-    public var metricsFactory: PrometheusMetricsFactory { PrometheusMetricsFactory(registry: registry) }
+    /// The registry holding every series.
+    private let registry: PrometheusCollectorRegistry
 
     /// Handles owned per virtual router, so `removeInstance` can unregister them.
     private let owned: Mutex<[String?: InstanceSeries]> = Mutex([:])
@@ -39,36 +35,32 @@ public final class VIPDMetrics: Sendable {
     /// - Parameters:
     ///   - node: this host's name in the VRRP deployment (config `node`), shown on `vipd_build_info`.
     ///   - version: vipd's version string, shown on `vipd_build_info`.
-    public init(node: String?, version: String = VIPDMetrics.defaultVersion) {
+    public init(node: String?, version: String = vipdVersion) {
         registry = PrometheusCollectorRegistry()
         var labels = [("version", version)]
         if let node { labels.append(("node", node)) }
         registry.makeGauge(descriptor: Self.descriptor(Name.buildInfo, Help.buildInfo), labels: labels).set(to: 1.0)
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         registry.makeGauge(descriptor: Self.descriptor(Name.startTime, Help.startTime))
-            .set(to: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9)
+            .set(to: WallClock.secondsSinceEpoch())
     }
-
-    public static let defaultVersion = "0.1.0-dev"
 
     // MARK: Names and help texts (one place, so a name is never registered with two help texts)
 
-    public enum Name {
-        public static let buildInfo = "vipd_build_info"
-        public static let startTime = "vipd_start_time_seconds"
-        public static let instanceState = "vipd_instance_state"
-        public static let instancePriority = "vipd_instance_priority"
-        public static let lastTransition = "vipd_last_transition_timestamp_seconds"
-        public static let transitions = "vipd_transitions_total"
-        public static let advertsSent = "vipd_adverts_sent_total"
-        public static let advertsReceived = "vipd_adverts_received_total"
-        public static let packetsDropped = "vipd_packets_dropped_total"
-        public static let announcements = "vipd_announcements_total"
-        public static let addressesRestored = "vipd_addresses_restored_total"
-        public static let notifyFailures = "vipd_notify_failures_total"
-        public static let trackerUp = "vipd_tracker_up"
-        public static let takeoverPending = "vipd_takeover_pending"
+    enum Name {
+        static let buildInfo = "vipd_build_info"
+        static let startTime = "vipd_start_time_seconds"
+        static let instanceState = "vipd_instance_state"
+        static let instancePriority = "vipd_instance_priority"
+        static let lastTransition = "vipd_last_transition_timestamp_seconds"
+        static let transitions = "vipd_transitions_total"
+        static let advertsSent = "vipd_adverts_sent_total"
+        static let advertsReceived = "vipd_adverts_received_total"
+        static let packetsDropped = "vipd_packets_dropped_total"
+        static let announcements = "vipd_announcements_total"
+        static let addressesRestored = "vipd_addresses_restored_total"
+        static let notifyFailures = "vipd_notify_failures_total"
+        static let trackerUp = "vipd_tracker_up"
+        static let takeoverPending = "vipd_takeover_pending"
     }
 
     private enum Help {
@@ -133,11 +125,9 @@ public final class VIPDMetrics: Sendable {
         counter(instance, Name.transitions, Help.transitions,
                 [("vrrp_instance", instance), ("family", family.rawValue), ("to", state.rawValue)])
             .increment()
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         gauge(instance, Name.lastTransition, Help.lastTransition,
               [("vrrp_instance", instance), ("family", family.rawValue)])
-            .set(to: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9)
+            .set(to: WallClock.secondsSinceEpoch())
     }
 
     /// The per-packet counters of one virtual router, looked up once. The daemon keeps them, so a
@@ -156,31 +146,11 @@ public final class VIPDMetrics: Sendable {
             announcements: counter(instance, Name.announcements, Help.announcements, labels))
     }
 
-    public func advertSent(instance: String, family: AddressFamily) {
-        counter(instance, Name.advertsSent, Help.advertsSent,
-                [("vrrp_instance", instance), ("family", family.rawValue)]).increment()
-    }
-
-    public func advertReceived(instance: String, family: AddressFamily) {
-        counter(instance, Name.advertsReceived, Help.advertsReceived,
-                [("vrrp_instance", instance), ("family", family.rawValue)]).increment()
-    }
-
     /// A received packet was not used. Counted per interface, not per virtual router, because many
     /// reasons (malformed, unknown VRID) are found before a virtual router is known.
     public func dropped(interface: String, reason: String) {
         counter(nil, Name.packetsDropped, Help.packetsDropped, [("interface", interface), ("reason", reason)])
             .increment()
-    }
-
-    public func dropped(interface: String, reason: DropReason) {
-        dropped(interface: interface, reason: reason.label)
-    }
-
-    /// One announcement *burst* (the `announce` action), however many frames it sends.
-    public func announcement(instance: String, family: AddressFamily) {
-        counter(instance, Name.announcements, Help.announcements,
-                [("vrrp_instance", instance), ("family", family.rawValue)]).increment()
     }
 
     public func addressRestored(instance: String) {

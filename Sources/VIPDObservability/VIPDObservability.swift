@@ -5,5 +5,6 @@
 // speaks journald's priority prefix (`VIPDLogging`, `StderrLogHandler`, `LogFormat`).
 //
 // Must not: block the daemon's event-loop thread (every call from it is a lock-protected update or
-// a non-blocking send), hold router state, or depend on anything but the VRRP value types.
+// a non-blocking send), hold router state, or depend on anything but the VRRP value types and
+// VIPDSystem (system calls, clocks, threads).
 // docs/observability.md lists every metric and message; docs/systemd.md explains the units.

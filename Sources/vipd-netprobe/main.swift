@@ -3,6 +3,7 @@
 // Internal tool: hand-rolled arguments, no stability promise.
 import Glibc
 import VIPDLinux
+import VIPDSystem
 import VRRP
 
 // MARK: output
@@ -107,11 +108,7 @@ struct Arguments {
 
 struct UsageError: Error { var message: String }
 
-func monotonicMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
+func monotonicMilliseconds() -> Int64 { MonotonicClock.nanoseconds() / 1_000_000 }
 
 /// Waits for `fd` to become readable, at most `milliseconds`.
 func waitReadable(_ fd: Int32, milliseconds: Int) -> Bool {

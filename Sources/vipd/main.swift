@@ -151,7 +151,9 @@ struct Handover: ParsableCommand {
             guard let d = VIPDConfiguration.parseDuration(hold) else { throw ValidationError("--hold takes a duration like 30s, 10m or 500ms") }
             holdSeconds = Double(d.nanoseconds) / 1e9
         }
-        let response = try location.send(ControlRequest(command: .handover, instance: instance, holdSeconds: holdSeconds, cancel: cancel))
+        let request = ControlRequest(command: .handover, instance: instance, holdSeconds: holdSeconds, cancel: cancel)
+        do { try request.validate() } catch { throw ValidationError("\(error)") }
+        let response = try location.send(request)
         if let message = response.message { print(message) }
         if !response.ok { throw ExitCode(1) }
     }

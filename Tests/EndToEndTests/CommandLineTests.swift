@@ -77,6 +77,15 @@ struct CommandLineTests {
         #expect(lab.holders(Lab.vip4).isEmpty)
     }
 
+    /// Issue 11: a hold the daemon would refuse is refused by the CLI, before it connects.
+    @Test(arguments: ["60000m", "2592001s"])
+    func handoverHoldBeyondThirtyDaysIsRefusedByTheCLI(_ hold: String) {
+        let result = shell("\(vipd) handover --hold \(hold) --socket /tmp/vipd-none-\(getpid()).sock")
+        #expect(result.status != 0)
+        #expect(result.output.contains("from 0 to 30 days"), "\(result.output)")
+        #expect(!result.output.contains("is the daemon running?"), "\(result.output)")
+    }
+
     @Test func statusWithoutADaemonExplains() {
         let result = shell("\(vipd) status --socket /tmp/vipd-none-\(getpid()).sock")
         #expect(result.status != 0)

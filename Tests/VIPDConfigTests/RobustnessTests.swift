@@ -112,6 +112,39 @@ import Yams
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 
+    /// The budget is counted without Yams' internal libyaml module: aliases are found in a composed
+    /// copy where each `*` is a stand-in letter. Positions are the alias's own.
+    @Test func aliasBudgetNamesTheAliasThatCrossesIt() {
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...9 { text += "a\(i): &a\(i) [\(Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ", "))]\n" }
+        // a4 expands to 66,430 nodes: the second *a4 on line 6 (column 15) crosses 100,000.
+        guard case .failure(let e) = parseResult(text) else { Issue.record("alias bomb accepted"); return }
+        #expect((e.line, e.column) == (6, 15), "\(e)")
+    }
+
+    @Test func asterisksThatAreNotAliasesAndRepeatedAliasKeysAreFine() throws {
+        // '*' inside quotes, plain scalars and comments; the same alias twice as a key (a duplicate
+        // the composer reports, quickly, since the anchored node is small).
+        let config = try VIPDConfiguration.parse(yaml: minimal("    notify: \"/usr/local/bin/a*b\"   # *not an alias\n"), file: "t")
+        #expect(config.instances[0].notify == "/usr/local/bin/a*b")
+        guard case .failure(let e) = parseResult("k: &k x\nm:\n  ? *k\n  : 1\n  ? *k\n  : 2\n" + minimal()) else {
+            Issue.record("duplicate alias keys accepted"); return
+        }
+        #expect(e.message.contains("duplicate key"), "\(e)")
+    }
+
+    @Test func anErrorAfterAnAliasKeyIsReportedQuickly() {
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...6 { text += "a\(i): &a\(i) [\(Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ", "))]\n" }
+        // The stand-in copy fails where the file does (a duplicate key): that error is reported, with
+        // its position, without composing the file itself and hashing the 66,430-node key.
+        let start = ContinuousClock.now
+        let result = parseResult("big:\n  ? *a4\n  : 1\nx: 1\nx: 2\n" + text)
+        guard case .failure(let e) = result else { Issue.record("accepted"); return }
+        #expect(e.message.contains("duplicate key 'x'"), "\(e)")
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
     @Test(arguments: ["priority: 18446744073709551616", "priority: -9223372036854775809", "priority: 1e400",
                       "preempt_delay: 99999999999999999999999999999s", "preempt_delay: 153722867280912930m",
                       "advert_interval: 9223372036854775807ms", "priority: 0x10", "priority: 1_0", "priority: +5",

@@ -38,6 +38,32 @@ import VRRP
         #expect(lateness.allSatisfy { $0 >= .zero })
     }
 
+    /// The control socket writes replies on readiness: a descriptor can be watched for writing,
+    /// and switched back to reading.
+    @Test func descriptorsCanBeWatchedForWritingAndBack() throws {
+        let loop = try EventLoop()
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var events: [String] = []
+        // The write end of an empty pipe is writable at once.
+        try loop.watch(fd: fds[1], forWriting: true) {
+            events.append("writable")
+            loop.unwatch(fd: fds[1])
+            var byte: UInt8 = 7
+            _ = write(fds[1], &byte, 1)
+        }
+        try loop.watch(fd: fds[0], forWriting: true) { events.append("read end writable?") }
+        // Re-watching for reading replaces the interest: a pipe's read end is never writable.
+        try loop.watch(fd: fds[0]) {
+            events.append("readable")
+            loop.stop()
+        }
+        loop.schedule(after: .seconds(5)) { loop.stop() }
+        try loop.run()
+        #expect(events == ["writable", "readable"])
+    }
+
     @Test func timersWithSlackShareAWakeupAndOthersStillWaitForTheirDeadline() throws {
         let loop = try EventLoop()
         let start = loop.now()

@@ -2,6 +2,7 @@ import CLibmnl
 import Glibc
 import Testing
 @testable import VIPDLinux
+import VIPDSystem
 import VRRP
 
 @Suite struct NetlinkCodecTests {
@@ -80,47 +81,25 @@ import VRRP
     }
 }
 
-@Suite struct SystemErrorTests {
-    @Test func permissionErrorsNameTheCapability() {
-        let e = SystemError(operation: "socket(AF_PACKET)", errno: EPERM, capability: .netRaw)
-        #expect(e.description.contains("needs CAP_NET_RAW"))
-        #expect(e.isPermissionDenied)
-        let other = SystemError(operation: "bind", errno: EADDRINUSE, capability: .netRaw)
-        #expect(!other.description.contains("CAP_"))
-        #expect(other.description.hasPrefix("bind:"))
-    }
-
-    @Test func wrapperRetriesEINTRAndThrowsOthers() throws {
-        var calls = 0
-        let value = try syscall("test") { () -> Int32 in
-            calls += 1
-            if calls < 3 { errno = EINTR; return -1 }
-            return 9
-        }
-        #expect(value == 9 && calls == 3)
-        #expect(throws: SystemError(operation: "bind", errno: EACCES, capability: .netAdmin)) {
-            try syscall("bind", needs: .netAdmin) { () -> Int32 in errno = EACCES; return -1 }
-        }
-        #expect(try nonBlockingSyscall("recv") { () -> Int in errno = EAGAIN; return -1 } == nil)
-    }
-}
-
+/// The receive path parses IPv4 headers with the core's `VRRPCodec.decodeIPv4Header` (the only
+/// IPv4 header parser); these are the cases VRRPSocket relies on.
 @Suite struct IPv4HeaderTests {
     @Test func parsesTTLAndAddresses() throws {
         var packet: [UInt8] = [0x45, 0, 0, 28, 0, 0, 0, 0, 7, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18]
         packet += [0x21, 1, 100, 1, 0, 1, 0, 0]
-        let h = try #require(IPv4HeaderFields(packet))
+        let h = try VRRPCodec.decodeIPv4Header(packet[...])
         #expect(h.ttl == 7)
-        #expect(h.protocolNumber == 112)
         #expect(h.source == IPv4Address(192, 0, 2, 1))
         #expect(h.destination == .vrrpMulticast)
-        #expect(Array(packet[h.headerLength..<h.totalLength]) == [0x21, 1, 100, 1, 0, 1, 0, 0])
+        #expect(Array(packet[h.headerLength...]) == [0x21, 1, 100, 1, 0, 1, 0, 0])
     }
 
     @Test(arguments: [[UInt8](repeating: 0x45, count: 10), [0x65] + [UInt8](repeating: 0, count: 19),
-                      [0x44] + [UInt8](repeating: 0, count: 19)])
+                      [0x44] + [UInt8](repeating: 0, count: 19),
+                      // protocol 6 (TCP), not 112
+                      [0x45, 0, 0, 20, 0, 0, 0, 0, 255, 6, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18]])
     func rejectsMalformed(_ packet: [UInt8]) {
-        #expect(IPv4HeaderFields(packet) == nil)
+        #expect(throws: ParseError.self) { try VRRPCodec.decodeIPv4Header(packet[...]) }
     }
 }
 

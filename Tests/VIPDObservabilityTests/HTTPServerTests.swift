@@ -102,7 +102,7 @@ struct HTTPServerTests {
     private func server() throws -> (MetricsHTTPServer, VIPDMetrics) {
         let metrics = VIPDMetrics(node: "test")
         metrics.transition(instance: "vr1", family: .ipv4, to: .master)
-        metrics.advertSent(instance: "vr1", family: .ipv4)
+        metrics.routerHandles(instance: "vr1", family: .ipv4).advertsSent.increment()
         return (try MetricsHTTPServer(listen: "127.0.0.1:0", metrics: metrics), metrics)
     }
 
@@ -118,7 +118,7 @@ struct HTTPServerTests {
         defer { s.stop() }
         #expect(s.port != 0)
         #expect(s.boundAddress == "127.0.0.1:\(s.port)")
-        metrics.advertSent(instance: "vr1", family: .ipv4)
+        metrics.routerHandles(instance: "vr1", family: .ipv4).advertsSent.increment()
         let reply = try #require(try request(s.port, "GET /metrics HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n"))
         #expect(reply.status == 200)
         #expect(reply.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
@@ -178,6 +178,36 @@ struct HTTPServerTests {
         #expect(waited < 4.0)
         // And the slow client got closed without a response.
         #expect(slow.readAll().isEmpty)
+    }
+
+    /// Issue 11: a client that stalls mid-request or never reads holds only its own connection.
+    @Test func aStalledClientDoesNotDelayAnotherScrape() throws {
+        let (s, _) = try server()
+        defer { s.stop() }
+        let stalled = try RawClient(port: s.port, timeoutSeconds: 10)
+        defer { stalled.close() }
+        stalled.send("GET /metr")   // and nothing more
+        let alsoStalled = try RawClient(port: s.port, timeoutSeconds: 10)
+        defer { alsoStalled.close() }
+        alsoStalled.send("GET /metrics HTTP/1.1\r\n\r\n")   // never reads its response
+        for _ in 0..<5 {
+            let start = monotonicSeconds()
+            let reply = try #require(try request(s.port, "GET /metrics HTTP/1.1\r\n\r\n"))
+            #expect(reply.status == 200)
+            #expect(monotonicSeconds() - start < 0.5, "a scrape waited behind a stalled client")
+        }
+    }
+
+    @Test func moreClientsThanTheServerHoldsWaitButAreServed() throws {
+        let (s, _) = try server()
+        defer { s.stop() }
+        // Fill every slot with silent clients; one more is served once they time out.
+        let silent = try (0..<MetricsHTTPServer.maxClients).map { _ in try RawClient(port: s.port, timeoutSeconds: 10) }
+        defer { silent.forEach { $0.close() } }
+        let start = monotonicSeconds()
+        let reply = try #require(try request(s.port, "GET /metrics HTTP/1.1\r\n\r\n"))
+        #expect(reply.status == 200)
+        #expect(monotonicSeconds() - start < 4.0)
     }
 
     @Test func stopClosesTheListener() throws {

@@ -63,8 +63,6 @@ struct SystemdNotifierTests {
         #expect(fake.receive() == "STATUS=line one line two")
         try notifier.watchdog()
         #expect(fake.receive() == "WATCHDOG=1")
-        try notifier.extendTimeout(by: .seconds(30))
-        #expect(fake.receive() == "EXTEND_TIMEOUT_USEC=30000000")
         try notifier.stopping()
         #expect(fake.receive() == "STOPPING=1")
 

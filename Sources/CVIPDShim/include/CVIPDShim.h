@@ -17,7 +17,4 @@ size_t vipd_cmsg_len(size_t len);
 int vipd_recv_batch(int fd, unsigned char *data, size_t slot_size, unsigned char *control, size_t control_size,
                     struct sockaddr_storage *peers, size_t *lengths, size_t *control_lengths, int *flags,
                     unsigned count);
-// SOCK_NONBLOCK / SOCK_CLOEXEC are not visible through Swift's Glibc module.
-static const int vipd_sock_nonblock = SOCK_NONBLOCK;
-static const int vipd_sock_cloexec = SOCK_CLOEXEC;
 #endif

@@ -1,5 +1,6 @@
-// Linux interfaces the Glibc module does not expose (epoll, timerfd, signalfd), wrapped as plain
-// functions so Swift never touches the packed `struct epoll_event` directly.
+// Linux interfaces the Glibc module does not expose (epoll, timerfd, signalfd, pidfd, accept4,
+// SO_PEERCRED, SOCK_* flags), wrapped as plain functions so Swift never touches the packed
+// `struct epoll_event` or `struct ucred` directly. Used through the VIPDSystem module and the event loop.
 #ifndef CVIPD_SYSTEM_H
 #define CVIPD_SYSTEM_H
 
@@ -8,11 +9,14 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 /// epoll_create1(EPOLL_CLOEXEC).
 int vipd_epoll_create(void);
 /// Watches fd for readability (level-triggered).
 int vipd_epoll_add(int epfd, int fd);
+/// Changes what a watched fd is waited for: writability (writable != 0) or readability.
+int vipd_epoll_modify(int epfd, int fd, int writable);
 int vipd_epoll_del(int epfd, int fd);
 /// Waits like epoll_wait and writes the ready descriptors into fds; returns their number or -1.
 int vipd_epoll_wait(int epfd, int *fds, int max, int timeout_ms);
@@ -22,12 +26,23 @@ int vipd_timerfd_create(void);
 /// Arms the timer for an absolute CLOCK_MONOTONIC time in nanoseconds (0 disarms).
 int vipd_timerfd_set_absolute(int fd, int64_t deadline_ns);
 
-/// Blocks the signals in the calling thread's mask and returns a non-blocking signalfd for them.
+/// Blocks the signals in the calling thread's mask (pthread_sigmask) and returns a non-blocking
+/// signalfd for them.
 int vipd_signalfd(const int *signals, int count);
 /// Blocks the signals in the calling thread (threads started later inherit the mask).
 int vipd_block_signals(const int *signals, int count);
 /// Reads one signal from a signalfd: its number, 0 when none is pending, -1 on error.
 int vipd_signalfd_read(int fd);
+
+/// pipe2(2) with O_CLOEXEC.
+int vipd_pipe_cloexec(int fds[2]);
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC.
+int vipd_accept_nonblock_cloexec(int fd);
+/// getsockopt(SO_PEERCRED): the peer's pid, uid and gid. 0 or -1 with errno.
+int vipd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
+// SOCK_NONBLOCK / SOCK_CLOEXEC as plain ints (Swift's Glibc module types them as an enum).
+static const int vipd_sock_nonblock = SOCK_NONBLOCK;
+static const int vipd_sock_cloexec = SOCK_CLOEXEC;
 
 /// pidfd_open(2): a descriptor that becomes readable when the process exits (Linux 5.3+).
 int vipd_pidfd_open(int pid);
