@@ -43,7 +43,7 @@ enum Limits {
 
 enum Keys {
     static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "realtime_priority",
-                      "lock_memory", "instances", "sync_groups"]
+                      "lock_memory", "enable_script_security", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
                            "track", "notify", "takeover", "v3_checksum_as_v2"]
@@ -52,7 +52,7 @@ enum Keys {
     static let garp = ["count", "interval", "repeat_after", "refresh"]
     static let track = ["interfaces", "scripts"]
     static let trackedInterface = ["name", "weight"]
-    static let trackedScript = ["run", "interval", "timeout", "weight", "rise", "fall"]
+    static let trackedScript = ["name", "run", "interval", "timeout", "weight", "rise", "fall"]
     static let syncGroup = ["name", "instances"]
 }
 
@@ -85,11 +85,19 @@ extension VIPDConfiguration {
                 throw ConfigError(file: path, line: line, column: column, message: "the file is not valid UTF-8")
             }
         }
-        return try parse(yaml: String(scalars), file: path)
+        let (config, scripts) = try decode(yaml: String(scalars), file: path)
+        if config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
+        return config
     }
 
-    /// Parses configuration text; `file` is only used in error messages.
+    /// Parses configuration text; `file` is only used in error messages. Text only: the scripts the
+    /// text names are checked by `load(path:)`, the loader check-config, run and reload share.
     public static func parse(yaml: String, file: String) throws(ConfigError) -> VIPDConfiguration {
+        try decode(yaml: yaml, file: file).config
+    }
+
+    /// The configuration and the programs it names (with their positions, for script security).
+    static func decode(yaml: String, file: String) throws(ConfigError) -> (config: VIPDConfiguration, scripts: [ScriptReference]) {
         let reader = NodeReader(file: file)
         guard yaml.utf8.count <= Limits.maxFileBytes else {
             throw ConfigError(file: file, line: 1, column: 1,
@@ -111,7 +119,9 @@ extension VIPDConfiguration {
             throw ConfigError(file: file, line: 1, column: 1,
                               message: "the configuration is empty: at least 'instances' is required")
         }
-        return try ConfigDecoder(reader: reader).configuration(root)
+        let decoder = ConfigDecoder(reader: reader)
+        let config = try decoder.configuration(root)
+        return (config, decoder.scripts.references)
     }
 
     static func yamlError(_ e: YamlError, file: String, text: String) -> ConfigError {
@@ -153,6 +163,8 @@ private struct InstanceMarks {
 
 struct ConfigDecoder {
     let reader: NodeReader
+    /// Every hook and track-script program, in file order, for `ScriptSecurity`.
+    let scripts = ScriptReferences()
 
     func configuration(_ root: Node) throws(ConfigError) -> VIPDConfiguration {
         var hints: [String: String] = [:]
@@ -183,6 +195,9 @@ struct ConfigDecoder {
             config.realtimePriority = value == 0 ? nil : value
         }
         if let n = fields.optional("lock_memory") { config.lockMemory = try reader.bool(n, "lock_memory") }
+        if let n = fields.optional("enable_script_security") {
+            config.enableScriptSecurity = try reader.bool(n, "enable_script_security")
+        }
 
         let list = try reader.sequence(try fields.required("instances", in: "the top level"), "instances")
         guard !list.isEmpty else {
@@ -218,34 +233,40 @@ struct ConfigDecoder {
 
     // MARK: metrics
 
+    /// `metrics.listen`, resolved here once: the daemon binds the address this returns, so what
+    /// check-config accepts is exactly what `vipd run` binds.
     private func listen(_ node: Node) throws(ConfigError) -> MetricsConfig {
         let text = try reader.string(node, "metrics.listen")
         let allowed = "HOST:PORT with an IPv4 address, [IPv6 address] or localhost, e.g. 127.0.0.1:9650 or [::1]:9650"
-        let host: String, portText: Substring
+        let address: IPAddress, portText: Substring
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
                 throw reader.error(at: node, "metrics.listen '\(text)' must be \(allowed)")
             }
-            host = String(text[text.index(after: text.startIndex)..<close])
-            guard IPv6Address(host) != nil else {
+            let host = text[text.index(after: text.startIndex)..<close]
+            guard let v6 = IPv6Address(host) else {
                 throw reader.error(at: node, "metrics.listen: '\(host)' is not an IPv6 address; write \(allowed)")
             }
+            address = .v6(v6)
             portText = text[text.index(close, offsetBy: 2)...]
         } else {
             guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else {
                 throw reader.error(at: node, "metrics.listen '\(text)' must be \(allowed)")
             }
-            host = String(text[..<colon])
-            guard host == "localhost" || IPv4Address(host) != nil else {
+            let host = text[..<colon]
+            // `localhost` is the IPv4 loopback address (RFC 6761 §6.3), resolved without /etc/hosts
+            // or DNS so that startup never depends on name resolution.
+            guard let v4 = host == "localhost" ? IPv4Address("127.0.0.1") : IPv4Address(host) else {
                 throw reader.error(at: node, "metrics.listen: '\(host)' is not an IPv4 address or localhost; write \(allowed)")
             }
+            address = .v4(v4)
             portText = text[text.index(after: colon)...]
         }
         guard portText.allSatisfy({ $0 >= "0" && $0 <= "9" }), portText.count <= 5, let port = Int(portText),
               Limits.port.contains(port) else {
             throw reader.error(at: node, "metrics.listen: port '\(portText)' must be an integer from 1 to 65535")
         }
-        return MetricsConfig(host: host, port: UInt16(port))
+        return MetricsConfig(address: address, port: UInt16(port))
     }
 
     // MARK: instances
@@ -328,7 +349,11 @@ struct ConfigDecoder {
         if let n = f.optional("virtual_mac") { c.virtualMAC = try reader.bool(n, "virtual_mac") }
         if let n = f.optional("garp") { c.garp = try garp(n) }
         if let n = f.optional("track") { c.track = try track(n, priority: c.priority) }
-        if let n = f.optional("notify") { c.notify = try reader.absolutePath(n, "notify") }
+        if let n = f.optional("notify") {
+            let path = try reader.absolutePath(n, "notify")
+            scripts.add(path, "notify", at: n)
+            c.notify = path
+        }
         if let n = f.optional("takeover") {
             c.takeover = try reader.oneOf(n, "takeover", [("auto", TakeoverMode.auto), ("manual", .manual)])
         }
@@ -454,14 +479,22 @@ struct ConfigDecoder {
             }
         }
         if let n = f.optional("scripts") {
-            for item in try reader.sequence(n, "track.scripts") {
+            for (index, item) in try reader.sequence(n, "track.scripts").enumerated() {
                 let s = try Fields(item, "a tracked script", allowed: Keys.trackedScript, reader: reader)
                 let runNode = try s.required("run", in: "a tracked script")
                 let run = try reader.string(runNode, "run")
                 guard run.hasPrefix("/") else {
                     throw reader.error(at: runNode, "run '\(run)' must start with the absolute path of the program")
                 }
-                var script = TrackedScript(run: run)
+                var scriptName = "\(index + 1)"
+                if let n = s.optional("name") {
+                    scriptName = try name(n, "track script name")
+                }
+                if let earlier = t.scripts.first(where: { $0.name == scriptName }) {
+                    throw reader.error(at: s.optional("name") ?? item, "track script name '\(scriptName)' is used twice in this instance (also by the script running '\(ScriptReference.program(of: earlier.run))'); give each script its own name")
+                }
+                scripts.add(ScriptReference.program(of: run), "track script '\(scriptName)'", at: runNode)
+                var script = TrackedScript(name: scriptName, run: run)
                 if let n = s.optional("interval") { script.interval = try reader.duration(n, "interval", Limits.scriptInterval) }
                 script.timeout = script.interval
                 if let n = s.optional("timeout") {
