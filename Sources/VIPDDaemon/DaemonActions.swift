@@ -1,0 +1,133 @@
+// Feeding the core and carrying out its actions: advertisements, addresses, state changes, hooks.
+
+import VRRP
+
+extension Daemon {
+    func feed(_ runtime: RouterRuntime, _ input: RouterInput) {
+        let actions = runtime.router.handle(input, now: loop.now())
+        apply(runtime, actions)
+    }
+
+    func apply(_ runtime: RouterRuntime, _ actions: [RouterAction]) {
+        for action in actions { perform(action, runtime) }
+        rearm(runtime)
+        if stopping { checkStopped() }
+    }
+
+    /// Keeps one loop timer per router at or before the core's next deadline. A timer already set
+    /// no later than the new deadline stays: a Backup's Master_Down_Timer moves later with every
+    /// advertisement, and instead of a cancel and a new timer each time, the old one fires early,
+    /// the core finds nothing due (an early `.timeout` is a no-op) and the timer is set again then.
+    ///
+    /// Timer closures hold the runtime strongly and the daemon unowned: a removed router's timers
+    /// are cancelled (`removeInstance`), and the daemon outlives its loop. Weak references would
+    /// give both objects a side table and put every retain and release on Swift's slow path.
+    private func rearm(_ runtime: RouterRuntime) {
+        guard let deadline = runtime.router.nextDeadline else {
+            loop.cancel(runtime.timer)
+            runtime.timer = nil
+            return
+        }
+        if runtime.timer != nil, let set = runtime.timerDeadline, set <= deadline { return }
+        loop.cancel(runtime.timer)
+        runtime.timerDeadline = deadline
+        runtime.timer = loop.schedule(at: deadline, slack: runtime.router.nextDeadlineSlack) { [unowned self, runtime] in
+            runtime.timer = nil
+            self.feed(runtime, .timeout)
+        }
+    }
+
+    func perform(_ action: RouterAction, _ runtime: RouterRuntime) {
+        switch action {
+        case .sendAdvertisement(let priority):
+            sendAdvertisement(runtime, priority: priority)
+        case .addAddresses:
+            addAddresses(runtime)
+        case .removeAddresses:
+            removeAddresses(runtime)
+        case .announce:
+            scheduleAnnouncements(runtime)
+        case .stateChanged(let from, let to, let reason):
+            stateChanged(runtime, from: from, to: to, reason: reason)
+        case .takeoverPending(let pending):
+            takeoverPendingChanged(runtime, pending)
+        case .dropped(let reason):
+            runtime.counters.drops[reason.label, default: 0] += 1
+            metrics.dropped(interface: runtime.interfaceName, reason: reason.label)
+        }
+    }
+
+    func sendAdvertisement(_ runtime: RouterRuntime, priority: UInt8) {
+        guard let key = runtime.socketKey, let socket = sockets[key] else { return }
+        for (destination, bytes) in runtime.encodedAdvertisements(priority: priority, source: key.source) {
+            do {
+                try socket.send(bytes, to: destination)
+                runtime.counters.advertsSent += 1
+                runtime.metricHandles?.advertsSent.increment()
+            } catch {
+                logger.warning("sending advertisement failed: \(error)", metadata: ["router": "\(runtime.key)"])
+            }
+        }
+    }
+
+    func addAddresses(_ runtime: RouterRuntime) {
+        for prefix in runtime.addresses {
+            do {
+                try netlink.addAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
+            } catch {
+                logger.error("adding \(prefix) to \(runtime.addressInterfaceName) failed: \(error)", metadata: ["router": "\(runtime.key)"])
+            }
+        }
+    }
+
+    func removeAddresses(_ runtime: RouterRuntime) {
+        stopAnnouncements(runtime)
+        for prefix in runtime.addresses {
+            do {
+                try netlink.removeAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
+            } catch {
+                logger.error("removing \(prefix) from \(runtime.addressInterfaceName) failed: \(error)", metadata: ["router": "\(runtime.key)"])
+            }
+        }
+    }
+
+    func stateChanged(_ runtime: RouterRuntime, from: RouterState, to: RouterState, reason: TransitionReason) {
+        logger.notice("\(runtime.key): \(from) -> \(to) (\(reason))")
+        metrics.setState(instance: runtime.key.instance, family: runtime.key.family, state: to)
+        metrics.transition(instance: runtime.key.instance, family: runtime.key.family, to: to)
+        runNotify(runtime, state: hookState(to), previous: hookState(from), reason: reason.description)
+        tellSystemd { try $0.status(summary()) }
+        syncGroupsChanged()
+    }
+
+    func takeoverPendingChanged(_ runtime: RouterRuntime, _ pending: Bool) {
+        metrics.setTakeoverPending(instance: runtime.key.instance, pending)
+        if pending {
+            logger.warning("\(runtime.key): takeover pending — the Master is gone; run `vipd approve \(runtime.key.instance)` to take over")
+            runNotify(runtime, state: "TAKEOVER_PENDING", previous: hookState(runtime.router.state),
+                      reason: "master gone or outranked; waiting for vipd approve")
+        } else {
+            logger.notice("\(runtime.key): takeover no longer pending")
+        }
+    }
+
+    func hookState(_ state: RouterState) -> String {
+        switch state {
+        case .initialize: "STOP"
+        case .backup: "BACKUP"
+        case .master: "MASTER"
+        case .fault: "FAULT"
+        }
+    }
+
+    func runNotify(_ runtime: RouterRuntime, state: String, previous: String, reason: String) {
+        guard let script = runtime.instance.notify, let queue = hookQueues[runtime.key.instance] else { return }
+        let env = [
+            "VIPD_INSTANCE": runtime.key.instance, "VIPD_STATE": state, "VIPD_PREVIOUS_STATE": previous,
+            "VIPD_REASON": reason, "VIPD_VRID": "\(runtime.instance.vrid)", "VIPD_FAMILY": runtime.key.family.rawValue,
+            "VIPD_ADDRESSES": runtime.addresses.map(\.description).joined(separator: " "),
+            "VIPD_NODE": config.node ?? "",
+        ]
+        queue.enqueue(HookInvocation(arguments: [script, runtime.key.instance, state], environment: env))
+    }
+}

@@ -1,0 +1,126 @@
+// Instances → routers: resolving interfaces, crash leftovers, primary addresses, VRRP sockets.
+
+import VIPDConfig
+import VIPDLinux
+import VRRP
+
+extension Daemon {
+    private func resolveInterface(_ name: String) throws -> LinkInfo {
+        do { return try netlink.interface(named: name) } catch {
+            throw DaemonError.startup("interface \(name): \(error)")
+        }
+    }
+
+    /// Creates the routers of one instance (not yet started).
+    func startInstance(_ instance: InstanceConfig) throws {
+        let link = try resolveInterface(instance.interface)
+        if hookQueues[instance.name] == nil {
+            hookQueues[instance.name] = HookQueue(children: children) { [unowned self] invocation, outcome in
+                self.logger.warning("notify hook \(invocation.arguments.first ?? "") \(outcome)",
+                                     metadata: ["instance": "\(instance.name)"])
+                self.metrics.hookFailure(instance: instance.name)
+            }
+        }
+        for family in instance.families {
+            var addressIndex = link.index
+            var addressName = link.name
+            var mac = link.mac
+            if instance.virtualMAC {
+                let vmac = VirtualMAC.address(vrid: instance.vrid, family: family)
+                // One macvlan per family: the IPv4 and IPv6 virtual MACs differ (RFC 9568 §7.3).
+                let name = family == .ipv4 ? VirtualMAC.defaultInterfaceName(vrid: instance.vrid) : "vrrp6.\(instance.vrid)"
+                addressIndex = try ensureMacvlan(name: name, parent: link, mac: vmac)
+                addressName = name
+                mac = vmac
+            }
+            // Crash leftovers: a previous run may have died holding the addresses. The address
+            // owner's addresses are its own and stay.
+            if instance.priority != ProtocolConstants.ownerPriority {
+                for prefix in instance.addresses(of: family) {
+                    try? netlink.removeAddress(prefix, interfaceIndex: addressIndex)
+                }
+            }
+            if family == .ipv4 && instance.priority != ProtocolConstants.ownerPriority {
+                // A VIP may be an address owner's real address (RFC 9568 §1). While we hold it, the
+                // kernel drops the owner's advertisements as coming from a local source (a martian),
+                // so we would never hear the owner return. accept_local lets them through.
+                do { try Sysctl.write(["net", "ipv4", "conf", link.name, "accept_local"], "1") } catch {
+                    logger.warning("could not set accept_local on \(link.name) (an address owner's return could go unheard): \(error)")
+                }
+            }
+            let primary = try primaryAddress(for: instance, family: family, link: link)
+            let key = RouterKey(instance: instance.name, family: family)
+            let runtime = RouterRuntime(
+                key: key, instance: instance,
+                router: Router(config: instance.routerConfig(family: family, primaryAddress: primary ?? placeholderAddress(family))),
+                interfaceIndex: link.index, interfaceName: link.name,
+                addressInterfaceIndex: addressIndex, addressInterfaceName: addressName, announceMAC: mac)
+            if primary == nil {
+                runtime.activeFaults.insert(noAddressFault(family, link.name))
+            }
+            if !link.isOperational { runtime.activeFaults.insert(linkFault(link.name)) }
+            if let primary { try openSocket(for: runtime, source: primary) }
+            metrics.setPriority(instance: instance.name, family: family, configured: instance.priority, effective: instance.priority)
+            metrics.setState(instance: instance.name, family: family, state: .initialize)
+            runtime.metricHandles = metrics.routerHandles(instance: instance.name, family: family)
+            routers.append(runtime)
+        }
+        startTrackers(instance)
+    }
+
+    /// An address that can never be a peer's, used while the interface has no usable address
+    /// (the router is held in Fault until one appears).
+    func placeholderAddress(_ family: AddressFamily) -> IPAddress {
+        family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0))
+    }
+    func noAddressFault(_ family: AddressFamily, _ interface: String) -> String {
+        family == .ipv4 ? "no IPv4 address on \(interface)" : "no IPv6 link-local address on \(interface)"
+    }
+    func linkFault(_ interface: String) -> String { "link \(interface) down" }
+
+    func primaryAddress(for instance: InstanceConfig, family: AddressFamily, link: LinkInfo) throws -> IPAddress? {
+        if let unicast = instance.unicast, unicast.source.family == family { return unicast.source }
+        // A VIP that may be released is no primary address. The address owner's own virtual
+        // addresses are real interface addresses (RFC 9568 §1, "IPvX Address Owner"), so they are.
+        let owned = instance.priority == ProtocolConstants.ownerPriority ? Set(instance.addresses.map(\.address)) : []
+        let ours = Set(config.instances.flatMap { $0.addresses.map(\.address) }).subtracting(owned)
+        do {
+            switch family {
+            case .ipv4:
+                let candidates = try netlink.addresses(interfaceIndex: link.index)
+                    .filter { $0.prefix.family == .ipv4 && !$0.isSecondary && !ours.contains($0.prefix.address) }
+                return candidates.first.map(\.prefix.address)
+            case .ipv6:
+                return try netlink.linkLocalIPv6(interfaceIndex: link.index).map { .v6($0) }
+            }
+        } catch {
+            throw DaemonError.startup("\(link.name): \(error)")
+        }
+    }
+
+    /// The router's VRRP socket: on its interface, or on its macvlan with a virtual MAC, so that
+    /// advertisements carry the virtual MAC as source (RFC 9568 §7.3) and switches keep learning it.
+    func openSocket(for runtime: RouterRuntime, source: IPAddress) throws {
+        let key = SocketKey(interfaceIndex: runtime.addressInterfaceIndex, family: runtime.key.family, source: source)
+        runtime.socketKey = key
+        defer { reindexRouters() }
+        guard sockets[key] == nil else { return }
+        do {
+            let socket = try VRRPSocket(family: key.family, interfaceName: runtime.addressInterfaceName,
+                                        interfaceIndex: key.interfaceIndex, source: source)
+            sockets[key] = socket
+            try loop.watch(fd: socket.fileDescriptor) { [unowned self] in self.readPackets(key) }
+        } catch {
+            throw DaemonError.startup("VRRP socket on \(runtime.interfaceName) (\(key.family)): \(error)")
+        }
+    }
+
+    func startRouter(_ runtime: RouterRuntime) {
+        guard !runtime.started else { return }
+        runtime.started = true
+        for reason in runtime.activeFaults.sorted() {
+            apply(runtime, runtime.router.handle(.fault(active: true, reason: reason, linkDown: true), now: loop.now()))
+        }
+        feed(runtime, .start)
+    }
+}

@@ -1,0 +1,126 @@
+// Starting the daemon, handling its signals and stopping it: gracefully (every Master hands over)
+// or at once; either way nothing is left behind.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import VIPDLinux
+import VIPDObservability
+import VRRP
+
+extension Daemon {
+    /// Starts everything and runs until stopped. Returns the exit code.
+    public func run() throws -> Int32 {
+        // Signals first: blocked before the metrics thread exists, so every thread inherits the mask.
+        try loop.handleSignals(Self.handledSignals) { [unowned self] signal in self.handleSignal(signal) }
+        do {
+            try ProcessSettings.apply(config)
+            try loop.watch(fd: monitor.fileDescriptor) { [unowned self] in self.readLinkEvents() }
+            try openControlSocket()
+            try startMetricsServer()
+            for instance in config.instances {
+                try startInstance(instance)
+            }
+        } catch {
+            // A failed start leaves nothing behind: no socket file, no macvlan, no thread.
+            finish(force: true, quiet: true)
+            throw error
+        }
+        applyTracking()
+        for runtime in routers { startRouter(runtime) }
+        startWatchdog()
+        tellSystemd { try $0.ready() }
+        tellSystemd { try $0.status(summary()) }
+        logger.info("vipd running", metadata: ["instances": "\(config.instances.count)", "config": "\(configPath)"])
+        try loop.run()
+        return exitCode
+    }
+
+    private func openControlSocket() throws {
+        do {
+            control = try ControlServer(path: config.controlSocket, loop: loop) { [unowned self] request in
+                self.handleControl(request)
+            }
+        } catch {
+            throw DaemonError.startup("\(error)")
+        }
+    }
+
+    private func startMetricsServer() throws {
+        guard let listen = config.metrics?.listen else { return }
+        do {
+            metricsServer = try MetricsHTTPServer(listen: listen, metrics: metrics)
+        } catch {
+            throw DaemonError.startup("metrics: \(error)")
+        }
+    }
+
+    private func startWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let period = interval / 2
+        func ping() {
+            tellSystemd { try $0.watchdog() }
+            watchdogTimer = loop.schedule(after: period) { ping() }
+        }
+        ping()
+    }
+
+    private func handleSignal(_ signal: Int32) {
+        switch signal {
+        case SIGHUP:
+            reload()
+        default:
+            if stopping {
+                logger.warning("second stop signal: exiting now")
+                finish(force: true)
+            } else {
+                beginGracefulStop()
+            }
+        }
+    }
+
+    /// Every Master steps aside without loss (priority 0, keep addresses until the new Master is
+    /// heard), then the daemon exits. Bounded by `shutdown_timeout`.
+    func beginGracefulStop() {
+        stopping = true
+        tellSystemd { try $0.stopping() }
+        logger.notice("stopping: handing over every Master", metadata: ["timeout": "\(config.shutdownTimeout)"])
+        for runtime in routers { feed(runtime, .shutdown) }
+        forcedExitTimer = loop.schedule(after: config.shutdownTimeout) { [unowned self] in
+            self.logger.warning("shutdown_timeout reached: releasing what is left and exiting")
+            self.finish(force: true)
+        }
+        checkStopped()
+    }
+
+    func checkStopped() {
+        guard stopping else { return }
+        if routers.allSatisfy({ $0.router.state == .initialize && !$0.router.holdsAddresses }) {
+            finish(force: false)
+        }
+    }
+
+    /// Leaves nothing behind: addresses, macvlans, control socket, children.
+    func finish(force: Bool, quiet: Bool = false) {
+        for runtime in routers where runtime.router.holdsAddresses {
+            removeAddresses(runtime)
+        }
+        for runtime in routers { stopAnnouncements(runtime) }
+        for (_, trackers) in scriptTrackers { trackers.forEach { $0.stop() } }
+        children.killAll()
+        for (name, index) in createdMacvlans {
+            do { try netlink.deleteLink(index: index) } catch {
+                logger.warning("could not delete macvlan \(name): \(error)")
+            }
+        }
+        createdMacvlans.removeAll()
+        for setting in restoreSysctls.reversed() {
+            try? Sysctl.write(setting.components, setting.value)
+        }
+        restoreSysctls.removeAll()
+        control?.shutdown()
+        metricsServer?.stop()
+        loop.stop()
+        if !quiet { logger.notice(force ? "stopped (forced)" : "stopped") }
+    }
+}

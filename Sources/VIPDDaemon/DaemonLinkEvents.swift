@@ -1,0 +1,95 @@
+// Link and address events: interfaces going down or away, VIPs removed by someone else, primary
+// addresses appearing; faults set and cleared.
+
+import VIPDLinux
+import VRRP
+
+extension Daemon {
+    func readLinkEvents() {
+        let events: [LinkEvent]
+        do { events = try monitor.readEvents() } catch {
+            logger.error("link monitor: \(error)")
+            return
+        }
+        for event in events { handle(event) }
+    }
+
+    func handle(_ event: LinkEvent) {
+        switch event {
+        case .linkChanged(let link), .linkAppeared(let link):
+            for runtime in routers where runtime.interfaceName == link.name {
+                if runtime.interfaceIndex != link.index {
+                    // The interface came back with a new index: follow it.
+                    runtime.interfaceIndex = link.index
+                    if !runtime.instance.virtualMAC { runtime.addressInterfaceIndex = link.index }
+                    reopenSocket(runtime, link: link)
+                }
+                setFault(runtime, linkFault(link.name), active: !link.isOperational, linkDown: true)
+                setFault(runtime, "interface \(link.name) gone", active: false)
+            }
+            trackedInterfaceChanged(name: link.name, up: link.isOperational)
+        case .linkRemoved(let index, let name):
+            for runtime in routers where runtime.interfaceIndex == index || runtime.addressInterfaceIndex == index {
+                setFault(runtime, "interface \(name) gone", active: true, linkDown: true)
+            }
+            trackedInterfaceChanged(name: name, up: false)
+        case .addressRemoved(let address):
+            for runtime in routers where runtime.addressInterfaceIndex == address.interfaceIndex
+                && runtime.router.holdsAddresses && runtime.addresses.contains(where: { $0.address == address.prefix.address }) {
+                // Someone removed a VIP we hold: put it back and count it.
+                logger.warning("\(runtime.key): \(address.prefix) was removed from \(runtime.addressInterfaceName) by someone else; restoring it")
+                if let prefix = runtime.addresses.first(where: { $0.address == address.prefix.address }) {
+                    do {
+                        try netlink.addAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)
+                        runtime.counters.addressesRestored += 1
+                        metrics.addressRestored(instance: runtime.key.instance)
+                        sendAnnouncement(runtime, runtime.announcementFrames())
+                    } catch {
+                        logger.error("restoring \(prefix) failed: \(error)")
+                    }
+                }
+            }
+            refreshPrimaryAddresses()
+        case .addressAdded, .addressUpdated:
+            refreshPrimaryAddresses()
+        case .resynchronized:
+            logger.warning("link monitor overran; state re-read from the kernel")
+        }
+    }
+
+    private func reopenSocket(_ runtime: RouterRuntime, link: LinkInfo) {
+        if let old = runtime.socketKey, !routers.contains(where: { $0 !== runtime && $0.socketKey == old }), let socket = sockets.removeValue(forKey: old) {
+            loop.unwatch(fd: socket.fileDescriptor)
+        }
+        runtime.socketKey = nil
+        reindexRouters()
+        if case let source = runtime.router.config.primaryAddress, source != placeholderAddress(runtime.key.family) {
+            do { try openSocket(for: runtime, source: source) } catch {
+                logger.error("\(runtime.key): \(error)")
+            }
+        }
+    }
+
+    /// A router started without a usable address gets one when it appears.
+    private func refreshPrimaryAddresses() {
+        for runtime in routers where runtime.activeFaults.contains(noAddressFault(runtime.key.family, runtime.interfaceName)) {
+            guard let link = try? netlink.interface(index: runtime.interfaceIndex),
+                  let primary = try? primaryAddress(for: runtime.instance, family: runtime.key.family, link: link) else { continue }
+            var routerConfig = runtime.router.config
+            routerConfig.primaryAddress = primary
+            apply(runtime, runtime.router.reconfigure(routerConfig, now: loop.now()))
+            do { try openSocket(for: runtime, source: primary) } catch {
+                logger.error("\(runtime.key): \(error)")
+                continue
+            }
+            setFault(runtime, noAddressFault(runtime.key.family, runtime.interfaceName), active: false)
+        }
+    }
+
+    func setFault(_ runtime: RouterRuntime, _ reason: String, active: Bool, linkDown: Bool = false) {
+        guard active != runtime.activeFaults.contains(reason) else { return }
+        if active { runtime.activeFaults.insert(reason) } else { runtime.activeFaults.remove(reason) }
+        guard runtime.started else { return }
+        feed(runtime, .fault(active: active, reason: reason, linkDown: linkDown))
+    }
+}

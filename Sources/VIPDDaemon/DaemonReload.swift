@@ -1,0 +1,113 @@
+// Configuration reload (SIGHUP / `vipd reload`): unchanged instances untouched, changed ones updated
+// in place or restarted, removed ones stopped.
+
+import VIPDConfig
+import VRRP
+
+extension Daemon {
+    /// SIGHUP / `vipd reload`: a bad file changes nothing. Unchanged instances are not touched;
+    /// instances whose identity changed (interface, VRID, version, addresses, unicast, virtual MAC)
+    /// are restarted; others are updated in place; removed ones release their addresses.
+    @discardableResult
+    func reload() -> (Bool, String) {
+        tellSystemd { try $0.reloading() }
+        defer { tellSystemd { try $0.ready() } }
+        let newConfig: VIPDConfiguration
+        do {
+            newConfig = try VIPDConfiguration.load(path: configPath)
+        } catch {
+            logger.error("reload refused, keeping the running configuration: \(error)")
+            return (false, "reload refused, keeping the running configuration: \(error)")
+        }
+        let old = config
+        var changes: [String] = []
+        if newConfig.controlSocket != old.controlSocket || newConfig.metrics != old.metrics {
+            changes.append("control_socket/metrics changes need a restart (kept the running ones)")
+        }
+        if newConfig.realtimePriority != old.realtimePriority || newConfig.lockMemory != old.lockMemory {
+            do {
+                try ProcessSettings.apply(newConfig)
+                config.realtimePriority = newConfig.realtimePriority
+                config.lockMemory = newConfig.lockMemory
+            } catch {
+                logger.error("reload: \(error); keeping the previous scheduling")
+                changes.append("\(error); kept the previous scheduling")
+            }
+        }
+        config.node = newConfig.node
+        config.shutdownTimeout = newConfig.shutdownTimeout
+        config.logLevel = newConfig.logLevel
+        logger.logLevel = newConfig.logLevel.swiftLogLevel
+        config.syncGroups = newConfig.syncGroups
+
+        let oldByName = Dictionary(uniqueKeysWithValues: old.instances.map { ($0.name, $0) })
+        let newByName = Dictionary(uniqueKeysWithValues: newConfig.instances.map { ($0.name, $0) })
+        // Removed instances release their addresses (without waiting for a handover).
+        for name in oldByName.keys where newByName[name] == nil {
+            removeInstance(name)
+            changes.append("removed \(name)")
+        }
+        config.instances = newConfig.instances
+        for instance in newConfig.instances {
+            guard let previous = oldByName[instance.name] else {
+                changes.append(startReloaded(instance, restart: false))
+                continue
+            }
+            if previous == instance { continue }
+            if Self.identityChanged(previous, instance) {
+                removeInstance(instance.name)
+                changes.append(startReloaded(instance, restart: true))
+            } else {
+                for runtime in routers where runtime.key.instance == instance.name {
+                    runtime.instance = instance
+                    // Tracking re-applies its penalty right after (applyTracking below).
+                    let routerConfig = instance.routerConfig(family: runtime.key.family, primaryAddress: runtime.router.config.primaryAddress)
+                    apply(runtime, runtime.router.reconfigure(routerConfig, now: loop.now()))
+                }
+                if previous.track != instance.track { startTrackers(instance) }
+                changes.append("updated \(instance.name)")
+            }
+        }
+        applyTracking()
+        let message = changes.isEmpty ? "reloaded: nothing changed" : "reloaded: " + changes.joined(separator: "; ")
+        logger.notice("\(message)")
+        return (true, message)
+    }
+
+    /// Creates and starts the routers of an instance that reload added (or restarted, its identity
+    /// having changed); returns the line for the reload message.
+    private func startReloaded(_ instance: InstanceConfig, restart: Bool) -> String {
+        do {
+            try startInstance(instance)
+            routers.filter { $0.key.instance == instance.name }.forEach { startRouter($0) }
+            return "\(restart ? "restarted" : "added") \(instance.name)"
+        } catch {
+            logger.error("\(restart ? "restarting" : "starting") \(instance.name): \(error)")
+            return "could not \(restart ? "restart" : "start") \(instance.name): \(error)"
+        }
+    }
+
+    static func identityChanged(_ a: InstanceConfig, _ b: InstanceConfig) -> Bool {
+        a.interface != b.interface || a.vrid != b.vrid || a.version != b.version || a.addresses != b.addresses
+            || a.unicast != b.unicast || a.virtualMAC != b.virtualMAC || a.v3ChecksumAsV2 != b.v3ChecksumAsV2
+            || a.authPass != b.authPass
+    }
+
+    /// Stops an instance's routers at once: addresses released, timers and trackers stopped.
+    func removeInstance(_ name: String) {
+        for runtime in routers where runtime.key.instance == name {
+            loop.cancel(runtime.timer)
+            runtime.timer = nil
+            if runtime.router.holdsAddresses { removeAddresses(runtime) }
+            stopAnnouncements(runtime)
+            metrics.setState(instance: name, family: runtime.key.family, state: .initialize)
+        }
+        let removedSockets = Set(routers.filter { $0.key.instance == name }.compactMap(\.socketKey))
+        routers.removeAll { $0.key.instance == name }
+        for key in removedSockets where !routers.contains(where: { $0.socketKey == key }) {
+            if let socket = sockets.removeValue(forKey: key) { loop.unwatch(fd: socket.fileDescriptor) }
+        }
+        stopTrackers(name)
+        metrics.removeInstance(name)
+    }
+}
