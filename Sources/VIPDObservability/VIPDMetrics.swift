@@ -67,6 +67,7 @@ public final class VIPDMetrics: Sendable {
         public static let announcements = "vipd_announcements_total"
         public static let addressesRestored = "vipd_addresses_restored_total"
         public static let notifyFailures = "vipd_notify_failures_total"
+        public static let notifyCoalesced = "vipd_notify_coalesced_total"
         public static let trackerUp = "vipd_tracker_up"
         public static let takeoverPending = "vipd_takeover_pending"
     }
@@ -84,6 +85,7 @@ public final class VIPDMetrics: Sendable {
         static let announcements = "Address announcement bursts (gratuitous ARP / unsolicited NA) started."
         static let addressesRestored = "Virtual addresses put back after something else removed them while Master."
         static let notifyFailures = "Notify hooks that failed (non-zero exit, signal, timeout or could not start)."
+        static let notifyCoalesced = "Transitions whose waiting notify hook was replaced by a newer transition of the same virtual router before it ran."
         static let trackerUp = "Tracked item state: 1 up, 0 down."
         static let takeoverPending = "1 while a manual takeover waits for operator approval."
     }
@@ -116,6 +118,7 @@ public final class VIPDMetrics: Sendable {
         }
         counter(instance, Name.addressesRestored, Help.addressesRestored, [("vrrp_instance", instance)])
         counter(instance, Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)])
+        counter(instance, Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)])
     }
 
     public func setPriority(instance: String, family: AddressFamily, configured: UInt8, effective: UInt8) {
@@ -189,6 +192,10 @@ public final class VIPDMetrics: Sendable {
 
     public func hookFailure(instance: String) {
         counter(instance, Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)]).increment()
+    }
+
+    public func hookCoalesced(instance: String) {
+        counter(instance, Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)]).increment()
     }
 
     public func trackerState(instance: String, tracker: String, up: Bool) {

@@ -101,7 +101,8 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let configuration = try VIPDConfiguration.load(path: file)
-            if !quiet { print(configuration.renderYAML(), terminator: "") }
+            // auth_pass shows as <set>: the output is for reading and sharing, not a copy of the secret.
+            if !quiet { print(configuration.renderYAML(redactSecrets: true), terminator: "") }
         } catch {
             fail("\(error)")
         }
