@@ -35,6 +35,13 @@ import VRRP
                        environment: ["VIPD_STATE": state, "VIPD_PREVIOUS_STATE": previous])
     }
 
+    /// A loop, a queue on it, and a log file name for the hooks to write to.
+    private func setUp() throws -> (EventLoop, HookQueue, String) {
+        let loop = try EventLoop()
+        let queue = HookQueue(children: ChildProcesses(loop: loop)) { _, _ in }
+        return (loop, queue, "/tmp/vipd-hooks-queue-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
+    }
+
     private func drain(_ loop: EventLoop, _ queue: HookQueue) throws {
         let deadline = loop.now() + .seconds(20)
         func check() {
@@ -45,11 +52,8 @@ import VRRP
     }
 
     @Test func waitingTransitionsOfOneRouterFoldIntoTheLatest() throws {
-        let loop = try EventLoop()
-        let children = ChildProcesses(loop: loop)
-        let log = "/tmp/vipd-hooks-coalesce-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        let (loop, queue, log) = try setUp()
         defer { unlink(log) }
-        let queue = HookQueue(children: children) { _, _ in }
         // The first runs at once; while it runs, ipv4 flaps and ipv6 changes once.
         var replaced: [Bool] = []
         replaced.append(queue.enqueue(invocation(log, "ipv4", "MASTER", previous: "BACKUP"), router: "ipv4"))
@@ -68,11 +72,8 @@ import VRRP
     }
 
     @Test func aFlappingRouterNeverQueuesMoreThanOneWaitingHook() throws {
-        let loop = try EventLoop()
-        let children = ChildProcesses(loop: loop)
-        let log = "/tmp/vipd-hooks-flap-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        let (loop, queue, log) = try setUp()
         defer { unlink(log) }
-        let queue = HookQueue(children: children) { _, _ in }
         let states = ["BACKUP", "MASTER"]
         for i in 0..<1000 {
             queue.enqueue(invocation(log, "ipv4", states[i % 2], previous: states[(i + 1) % 2]), router: "ipv4")
