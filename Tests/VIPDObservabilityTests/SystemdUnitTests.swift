@@ -111,7 +111,9 @@ struct InstallScriptTests {
         #expect(fm.contentsEqual(atPath: bin, andPath: fake))
         #expect((try fm.attributesOfItem(atPath: bin)[.posixPermissions] as? Int) == 0o755)
         #expect(try String(contentsOfFile: root + "/etc/vipd/vipd.yaml", encoding: .utf8) == "# example\nnode: r1\n")
-        #expect((try fm.attributesOfItem(atPath: root + "/etc/vipd/vipd.yaml")[.posixPermissions] as? Int) == 0o644)
+        // Not world-readable: it may hold an auth_pass or secrets in track-script arguments.
+        #expect((try fm.attributesOfItem(atPath: root + "/etc/vipd/vipd.yaml")[.posixPermissions] as? Int) == 0o640)
+        #expect(result.stdout.contains("must create the vipd user and group"))
         #expect(fm.fileExists(atPath: root + "/opt/vipd/share/doc/vipd/systemd.md"))
         #expect(fm.fileExists(atPath: root + "/opt/vipd/share/doc/vipd/observability.md"))
 
