@@ -57,8 +57,11 @@ enum Keys {
 }
 
 extension VIPDConfiguration {
-    /// Reads and parses a configuration file. Errors name `path`.
-    public static func load(path: String) throws(ConfigError) -> VIPDConfiguration {
+    /// Reads and parses a configuration file, and applies script security when the file enables it
+    /// (the default): what check-config, run and reload call, so they accept exactly the same files.
+    /// Errors name `path`. `checkingScripts: false` is only for reading settings such as the control
+    /// socket (the CLI's `--config`), where a script's permissions are not the question.
+    public static func load(path: String, checkingScripts: Bool = true) throws(ConfigError) -> VIPDConfiguration {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -86,7 +89,7 @@ extension VIPDConfiguration {
             }
         }
         let (config, scripts) = try decode(yaml: String(scalars), file: path)
-        if config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
+        if checkingScripts && config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
         return config
     }
 

@@ -33,7 +33,8 @@ struct DaemonLocation: ParsableArguments {
     func socketPath() throws -> String {
         if let socket { return socket }
         do {
-            return try VIPDConfiguration.load(path: config).controlSocket
+            // Only the socket is wanted: a hook's permissions must not keep `vipd status` from working.
+            return try VIPDConfiguration.load(path: config, checkingScripts: false).controlSocket
         } catch {
             if !FileManager.default.fileExists(atPath: config) { return VIPDConfiguration.defaultControlSocket }
             throw ValidationError("\(error)")

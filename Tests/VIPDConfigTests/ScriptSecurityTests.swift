@@ -144,6 +144,14 @@ struct ScriptSecurityTests {
         #expect(!config.enableScriptSecurity)
     }
 
+    @Test func readingOnlyTheSocketSkipsTheCheck() throws {
+        let box = try Sandbox(); defer { box.cleanup() }
+        let hook = try box.script("etc/notify.sh", mode: 0o777)
+        #expect(refusal(box.load(notify: hook)) != nil)
+        let config = try VIPDConfiguration.load(path: box.path + "/vipd.yaml", checkingScripts: false)
+        #expect(config.instances[0].notify == hook)
+    }
+
     @Test func directoryIsNotAProgram() throws {
         let box = try Sandbox(); defer { box.cleanup() }
         #expect(refusal(box.load(notify: box.path))?.message.contains("is a directory, not a program") == true)
