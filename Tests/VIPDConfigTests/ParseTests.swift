@@ -19,7 +19,7 @@ import VRRP
         web.garp = GARPConfig(count: 5, interval: .zero, repeatAfter: .seconds(5), refresh: .zero)
         web.track = TrackConfig(
             interfaces: [TrackedInterface(name: "eth1", weight: -50)],
-            scripts: [TrackedScript(name: "1", run: "/usr/local/bin/check-web", interval: .seconds(1), timeout: .milliseconds(500),
+            scripts: [TrackedScript(name: "check-web", run: "/usr/local/bin/check-web", interval: .seconds(1), timeout: .milliseconds(500),
                                     weight: -60, rise: 2, fall: 2)])
         web.notify = "/etc/vipd/notify.sh"
         web.takeover = .auto
