@@ -133,6 +133,32 @@ struct InstallScriptTests {
         }
     }
 
+    /// An install to the live system, kept off this host: in a mount namespace of its own whose
+    /// /etc is a copy. The config is 0640 root:vipd and the static vipd user and group exist (what
+    /// DynamicUser=yes then runs the service as, so it can read the file).
+    @Test func liveInstallMakesTheConfigReadableByRootAndVipdOnly() throws {
+        guard getuid() == 0 else {
+            if underCI { Issue.record("needs root (CI=true)") } else { print("skipped: needs root") }
+            return
+        }
+        let tmp = try makeTempDirectory("vipd-install-live")
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let script = """
+            set -e
+            cp -a /etc \(tmp)/etc
+            unshare -m --propagation private sh -c '
+              mount --bind \(tmp)/etc /etc
+              VIPD_EXAMPLE_CONFIG=\(repositoryRoot)/examples/vipd.yaml bash \(repositoryRoot)/scripts/install --no-build /bin/true \(tmp)/prefix >/dev/null
+              stat -c "%a %U:%G" /etc/vipd/vipd.yaml
+              getent passwd vipd | cut -d: -f6,7
+              getent group vipd >/dev/null && echo group-ok
+            '
+            """
+        let result = try runProcess("/bin/bash", ["-c", script], timeoutSeconds: 60)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "640 root:vipd\n/nonexistent:/usr/sbin/nologin\ngroup-ok\n", "\(result.stdout)\(result.stderr)")
+    }
+
     @Test func keepsAnExistingConfig() throws {
         let tmp = try makeTempDirectory("vipd-install")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
