@@ -16,6 +16,9 @@ public struct VIPDConfiguration: Hashable, Sendable {
     public var realtimePriority: Int?
     /// Lock all memory (mlockall), keepalived's `vrrp_no_swap`. Needs CAP_IPC_LOCK.
     public var lockMemory: Bool
+    /// Refuse hooks and track scripts that anyone but root could change (keepalived's
+    /// `enable_script_security`); checked by `load(path:)`, which check-config, run and reload share.
+    public var enableScriptSecurity: Bool
     public var instances: [InstanceConfig]
     public var syncGroups: [SyncGroupConfig]
 
@@ -24,11 +27,12 @@ public struct VIPDConfiguration: Hashable, Sendable {
 
     public init(node: String? = nil, controlSocket: String = defaultControlSocket, metrics: MetricsConfig? = nil,
                 shutdownTimeout: Duration = defaultShutdownTimeout, logLevel: LogLevel = .info,
-                realtimePriority: Int? = nil, lockMemory: Bool = false,
+                realtimePriority: Int? = nil, lockMemory: Bool = false, enableScriptSecurity: Bool = true,
                 instances: [InstanceConfig], syncGroups: [SyncGroupConfig] = []) {
         self.node = node; self.controlSocket = controlSocket; self.metrics = metrics
         self.shutdownTimeout = shutdownTimeout; self.logLevel = logLevel
         self.realtimePriority = realtimePriority; self.lockMemory = lockMemory
+        self.enableScriptSecurity = enableScriptSecurity
         self.instances = instances; self.syncGroups = syncGroups
     }
 
@@ -42,15 +46,17 @@ public enum LogLevel: String, Hashable, Sendable, CaseIterable, CustomStringConv
     public var description: String { rawValue }
 }
 
-/// Where the Prometheus endpoint listens.
+/// Where the Prometheus endpoint listens: an address already resolved by the loader (`localhost`
+/// becomes 127.0.0.1), so the daemon binds exactly what check-config showed and parses nothing.
 public struct MetricsConfig: Hashable, Sendable {
-    /// IPv4 literal, IPv6 literal without brackets, or `localhost`.
-    public var host: String
+    public var address: IPAddress
     public var port: UInt16
 
-    public init(host: String, port: UInt16) { self.host = host; self.port = port }
-    /// `HOST:PORT` as written in the file (IPv6 in brackets).
-    public var listen: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public init(address: IPAddress, port: UInt16) { self.address = address; self.port = port }
+    /// `ADDRESS:PORT` (IPv6 in brackets), as the file may write it.
+    public var listen: String {
+        address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
 }
 
 /// One VRRP instance: a VRID on an interface with its virtual addresses. A dual-stack v3 instance
@@ -167,6 +173,9 @@ public struct TrackedInterface: Hashable, Sendable {
 
 /// A health-check program run periodically; exit status 0 = up.
 public struct TrackedScript: Hashable, Sendable {
+    /// What logs, metrics labels and status call this script: configured, or its 1-based position
+    /// in `track.scripts`. Never the command line, which may carry secrets.
+    public var name: String
     /// The command to run.
     public var run: String
     public var interval: Duration
@@ -180,9 +189,9 @@ public struct TrackedScript: Hashable, Sendable {
     /// Consecutive failures before a passing script counts as down.
     public var fall: Int
 
-    public init(run: String, interval: Duration = .seconds(1), timeout: Duration? = nil, weight: Int = 0,
+    public init(name: String, run: String, interval: Duration = .seconds(1), timeout: Duration? = nil, weight: Int = 0,
                 rise: Int = 1, fall: Int = 1) {
-        self.run = run; self.interval = interval; self.timeout = timeout ?? interval
+        self.name = name; self.run = run; self.interval = interval; self.timeout = timeout ?? interval
         self.weight = weight; self.rise = rise; self.fall = fall
     }
 }

@@ -43,7 +43,7 @@ enum Limits {
 
 enum Keys {
     static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "realtime_priority",
-                      "lock_memory", "instances", "sync_groups"]
+                      "lock_memory", "enable_script_security", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
                            "track", "notify", "takeover", "v3_checksum_as_v2"]
@@ -52,13 +52,16 @@ enum Keys {
     static let garp = ["count", "interval", "repeat_after", "refresh"]
     static let track = ["interfaces", "scripts"]
     static let trackedInterface = ["name", "weight"]
-    static let trackedScript = ["run", "interval", "timeout", "weight", "rise", "fall"]
+    static let trackedScript = ["name", "run", "interval", "timeout", "weight", "rise", "fall"]
     static let syncGroup = ["name", "instances"]
 }
 
 extension VIPDConfiguration {
-    /// Reads and parses a configuration file. Errors name `path`.
-    public static func load(path: String) throws(ConfigError) -> VIPDConfiguration {
+    /// Reads and parses a configuration file, and applies script security when the file enables it
+    /// (the default): what check-config, run and reload call, so they accept exactly the same files.
+    /// Errors name `path`. `checkingScripts: false` is only for reading settings such as the control
+    /// socket (the CLI's `--config`), where a script's permissions are not the question.
+    public static func load(path: String, checkingScripts: Bool = true) throws(ConfigError) -> VIPDConfiguration {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -85,11 +88,19 @@ extension VIPDConfiguration {
                 throw ConfigError(file: path, line: line, column: column, message: "the file is not valid UTF-8")
             }
         }
-        return try parse(yaml: String(scalars), file: path)
+        let (config, scripts) = try decode(yaml: String(scalars), file: path)
+        if checkingScripts && config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
+        return config
     }
 
-    /// Parses configuration text; `file` is only used in error messages.
+    /// Parses configuration text; `file` is only used in error messages. Text only: the scripts the
+    /// text names are checked by `load(path:)`, the loader check-config, run and reload share.
     public static func parse(yaml: String, file: String) throws(ConfigError) -> VIPDConfiguration {
+        try decode(yaml: yaml, file: file).config
+    }
+
+    /// The configuration and the programs it names (with their positions, for script security).
+    static func decode(yaml: String, file: String) throws(ConfigError) -> (config: VIPDConfiguration, scripts: [ScriptReference]) {
         let reader = NodeReader(file: file)
         guard yaml.utf8.count <= Limits.maxFileBytes else {
             throw ConfigError(file: file, line: 1, column: 1,
@@ -118,37 +129,9 @@ extension VIPDConfiguration {
             throw ConfigError(file: file, line: 1, column: 1,
                               message: "the configuration is empty: at least 'instances' is required")
         }
-        return try ConfigDecoder(reader: reader).configuration(root)
-    }
-
-    static func yamlError(_ e: YamlError, file: String, text: String) -> ConfigError {
-        func make(_ mark: Mark, _ context: YamlError.Context?, _ problem: String) -> ConfigError {
-            var message = "YAML syntax error: \(problem)"
-            if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
-            return ConfigError(file: file, line: mark.line, column: mark.column, message: message)
-        }
-        switch e {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            return make(mark, context, problem)
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return ConfigError(file: file, line: context.mark.line, column: context.mark.column,
-                               message: "duplicate key \(keys) in one mapping; each key may appear once")
-        case .reader(let problem, let offset, _, _):
-            var line = 1, column = 1
-            if let offset {
-                var seen = 0
-                for scalar in text.unicodeScalars {
-                    seen += String(scalar).utf8.count
-                    if seen > offset { break }
-                    if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
-                }
-            }
-            return ConfigError(file: file, line: line, column: column, message: "YAML reader error: \(problem)")
-        default:
-            return ConfigError(file: file, line: 1, column: 1, message: "YAML error: \(e)")
-        }
+        let decoder = ConfigDecoder(reader: reader)
+        let config = try decoder.configuration(root)
+        return (config, decoder.scripts.references)
     }
 }
 
@@ -160,6 +143,8 @@ private struct InstanceMarks {
 
 struct ConfigDecoder {
     let reader: NodeReader
+    /// Every hook and track-script program, in file order, for `ScriptSecurity`.
+    let scripts = ScriptReferences()
 
     func configuration(_ root: Node) throws(ConfigError) -> VIPDConfiguration {
         var hints: [String: String] = [:]
@@ -190,6 +175,9 @@ struct ConfigDecoder {
             config.realtimePriority = value == 0 ? nil : value
         }
         if let n = fields.optional("lock_memory") { config.lockMemory = try reader.bool(n, "lock_memory") }
+        if let n = fields.optional("enable_script_security") {
+            config.enableScriptSecurity = try reader.bool(n, "enable_script_security")
+        }
 
         let list = try reader.sequence(try fields.required("instances", in: "the top level"), "instances")
         guard !list.isEmpty else {
@@ -223,38 +211,6 @@ struct ConfigDecoder {
         }
     }
 
-    // MARK: metrics
-
-    private func listen(_ node: Node) throws(ConfigError) -> MetricsConfig {
-        let text = try reader.string(node, "metrics.listen")
-        let allowed = "HOST:PORT with an IPv4 address, [IPv6 address] or localhost, e.g. 127.0.0.1:9650 or [::1]:9650"
-        let host: String, portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw reader.error(at: node, "metrics.listen '\(text)' must be \(allowed)")
-            }
-            host = String(text[text.index(after: text.startIndex)..<close])
-            guard IPv6Address(host) != nil else {
-                throw reader.error(at: node, "metrics.listen: '\(host)' is not an IPv6 address; write \(allowed)")
-            }
-            portText = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else {
-                throw reader.error(at: node, "metrics.listen '\(text)' must be \(allowed)")
-            }
-            host = String(text[..<colon])
-            guard host == "localhost" || IPv4Address(host) != nil else {
-                throw reader.error(at: node, "metrics.listen: '\(host)' is not an IPv4 address or localhost; write \(allowed)")
-            }
-            portText = text[text.index(after: colon)...]
-        }
-        guard portText.allSatisfy({ $0 >= "0" && $0 <= "9" }), portText.count <= 5, let port = Int(portText),
-              Limits.port.contains(port) else {
-            throw reader.error(at: node, "metrics.listen: port '\(portText)' must be an integer from 1 to 65535")
-        }
-        return MetricsConfig(host: host, port: UInt16(port))
-    }
-
     // MARK: instances
 
     private static func isNameCharacter(_ c: Unicode.Scalar) -> Bool {
@@ -262,7 +218,7 @@ struct ConfigDecoder {
     }
 
     /// Instance and sync-group names: they appear in metrics labels, CLI arguments and notify arguments.
-    private func name(_ node: Node, _ what: String) throws(ConfigError) -> String {
+    func name(_ node: Node, _ what: String) throws(ConfigError) -> String {
         let text = try reader.string(node, what, maxBytes: Limits.nameBytes)
         guard text.unicodeScalars.allSatisfy(Self.isNameCharacter) else {
             throw reader.error(at: node, "\(what) '\(text)' may contain only letters, digits, '_', '-' and '.'")
@@ -271,7 +227,7 @@ struct ConfigDecoder {
     }
 
     /// A Linux interface name as the kernel accepts it (dev_valid_name).
-    private func interfaceName(_ node: Node, _ what: String) throws(ConfigError) -> String {
+    func interfaceName(_ node: Node, _ what: String) throws(ConfigError) -> String {
         let text = try reader.string(node, what)
         guard text.utf8.count <= Limits.interfaceNameBytes, text != ".", text != "..",
               !text.unicodeScalars.contains(where: { $0 == "/" || $0 == ":" || $0.properties.isWhitespace }) else {
@@ -335,7 +291,11 @@ struct ConfigDecoder {
         if let n = f.optional("virtual_mac") { c.virtualMAC = try reader.bool(n, "virtual_mac") }
         if let n = f.optional("garp") { c.garp = try garp(n) }
         if let n = f.optional("track") { c.track = try track(n, priority: c.priority) }
-        if let n = f.optional("notify") { c.notify = try reader.absolutePath(n, "notify") }
+        if let n = f.optional("notify") {
+            let path = try reader.absolutePath(n, "notify")
+            scripts.add(path, "notify", at: n)
+            c.notify = path
+        }
         if let n = f.optional("takeover") {
             c.takeover = try reader.oneOf(n, "takeover", [("auto", TakeoverMode.auto), ("manual", .manual)])
         }
@@ -436,95 +396,5 @@ struct ConfigDecoder {
         if let n = f.optional("repeat_after") { g.repeatAfter = try reader.duration(n, "garp.repeat_after", Limits.garpRepeatAfter) }
         if let n = f.optional("refresh") { g.refresh = try reader.duration(n, "garp.refresh", Limits.garpRefresh) }
         return g
-    }
-
-    private func weight(_ node: Node, _ what: String, priority: UInt8) throws(ConfigError) -> Int {
-        let w = try reader.integer(node, what, Limits.trackWeight)
-        if w != 0 && priority == ProtocolConstants.ownerPriority {
-            throw reader.error(at: node, "\(what) \(w) on an address owner (priority 255): its priority cannot change; use weight 0 (fault when down) or lower the priority")
-        }
-        return w
-    }
-
-    private func track(_ node: Node, priority: UInt8) throws(ConfigError) -> TrackConfig {
-        let f = try Fields(node, "track", allowed: Keys.track, reader: reader)
-        var t = TrackConfig()
-        if let n = f.optional("interfaces") {
-            for item in try reader.sequence(n, "track.interfaces") {
-                let i = try Fields(item, "a tracked interface", allowed: Keys.trackedInterface, reader: reader)
-                let nameNode = try i.required("name", in: "a tracked interface")
-                let name = try interfaceName(nameNode, "tracked interface name")
-                guard !t.interfaces.contains(where: { $0.name == name }) else {
-                    throw reader.error(at: nameNode, "interface \(name) is tracked twice")
-                }
-                var tracked = TrackedInterface(name: name)
-                if let w = i.optional("weight") { tracked.weight = try weight(w, "weight", priority: priority) }
-                t.interfaces.append(tracked)
-            }
-        }
-        if let n = f.optional("scripts") {
-            for item in try reader.sequence(n, "track.scripts") {
-                let s = try Fields(item, "a tracked script", allowed: Keys.trackedScript, reader: reader)
-                let runNode = try s.required("run", in: "a tracked script")
-                let run = try reader.string(runNode, "run")
-                guard run.hasPrefix("/") else {
-                    throw reader.error(at: runNode, "run '\(run)' must start with the absolute path of the program")
-                }
-                var script = TrackedScript(run: run)
-                if let n = s.optional("interval") { script.interval = try reader.duration(n, "interval", Limits.scriptInterval) }
-                script.timeout = script.interval
-                if let n = s.optional("timeout") {
-                    let timeout = try reader.duration(n, "timeout", Limits.scriptTimeoutMinimum...Limits.scriptInterval.upperBound)
-                    guard timeout <= script.interval else {
-                        throw reader.error(at: n, "timeout \(DurationText.render(timeout)) is longer than interval \(DurationText.render(script.interval)): a check must end before the next one starts")
-                    }
-                    script.timeout = timeout
-                }
-                if let n = s.optional("weight") { script.weight = try weight(n, "weight", priority: priority) }
-                if let n = s.optional("rise") { script.rise = try reader.integer(n, "rise", Limits.riseFall) }
-                if let n = s.optional("fall") { script.fall = try reader.integer(n, "fall", Limits.riseFall) }
-                t.scripts.append(script)
-            }
-        }
-        return t
-    }
-
-    // MARK: sync groups
-
-    private func syncGroups(_ node: Node, instances: [InstanceConfig]) throws(ConfigError) -> [SyncGroupConfig] {
-        var groups: [SyncGroupConfig] = []
-        var owner: [String: String] = [:]
-        for item in try reader.sequence(node, "sync_groups") {
-            let f = try Fields(item, "a sync group", allowed: Keys.syncGroup, reader: reader)
-            let nameNode = try f.required("name", in: "a sync group")
-            let name = try self.name(nameNode, "sync group name")
-            guard !groups.contains(where: { $0.name == name }) else {
-                throw reader.error(at: nameNode, "duplicate sync group name '\(name)'")
-            }
-            let membersNode = try f.required("instances", in: "sync group '\(name)'")
-            let memberNodes = try reader.sequence(membersNode, "instances of sync group '\(name)'")
-            guard !memberNodes.isEmpty else {
-                throw reader.error(at: membersNode, "sync group '\(name)' has no instances")
-            }
-            var members: [String] = []
-            for m in memberNodes {
-                let member = try reader.scalar(m, "a sync group member")
-                guard instances.contains(where: { $0.name == member }) else {
-                    var message = "sync group '\(name)' names unknown instance '\(member)'"
-                    if let near = closest(to: member, in: instances.map(\.name)) { message += "; did you mean '\(near)'?" }
-                    throw reader.error(at: m, message)
-                }
-                guard !members.contains(member) else {
-                    throw reader.error(at: m, "instance '\(member)' is listed twice in sync group '\(name)'")
-                }
-                if let other = owner[member] {
-                    throw reader.error(at: m, "instance '\(member)' is already in sync group '\(other)'; an instance may belong to one group only")
-                }
-                owner[member] = name
-                members.append(member)
-            }
-            groups.append(SyncGroupConfig(name: name, instances: members))
-        }
-        return groups
     }
 }

@@ -4,8 +4,9 @@ import VRRP
 
 extension VIPDConfiguration {
     /// The configuration with every default filled in, in the file's own format and key order.
-    /// `parse(yaml: renderYAML(), file:)` gives back an equal value.
-    public func renderYAML() -> String {
+    /// `parse(yaml: renderYAML(), file:)` gives back an equal value. With `redactSecrets` (what
+    /// check-config prints) `auth_pass` shows as `<set>` instead, so the output can be shared.
+    public func renderYAML(redactSecrets: Bool = false) -> String {
         var out = "# vipd effective configuration (all defaults filled in)\n"
         if let node { out += "node: \(quoted(node))\n" }
         out += "control_socket: \(quoted(controlSocket))\n"
@@ -14,8 +15,9 @@ extension VIPDConfiguration {
         out += "log_level: \(logLevel.rawValue)\n"
         out += "realtime_priority: \(realtimePriority ?? 0)\n"
         out += "lock_memory: \(lockMemory)\n"
+        out += "enable_script_security: \(enableScriptSecurity)\n"
         out += "instances:\n"
-        for i in instances { out += render(i) }
+        for i in instances { out += render(i, redactSecrets: redactSecrets) }
         if syncGroups.isEmpty {
             out += "sync_groups: []\n"
         } else {
@@ -28,7 +30,10 @@ extension VIPDConfiguration {
         return out
     }
 
-    private func render(_ i: InstanceConfig) -> String {
+    /// What check-config prints instead of a secret's value.
+    public static let redacted = "<set>"
+
+    private func render(_ i: InstanceConfig, redactSecrets: Bool) -> String {
         var out = "  - name: \(quoted(i.name))\n"
         func line(_ key: String, _ value: String) { out += "    \(key): \(value)\n" }
         line("interface", quoted(i.interface))
@@ -36,7 +41,7 @@ extension VIPDConfiguration {
         line("priority", "\(i.priority)")
         line("advert_interval", DurationText.render(i.advertInterval.duration))
         line("version", "\(i.version.rawValue)")
-        if let pass = i.authPass { line("auth_pass", quoted(pass)) }
+        if let pass = i.authPass { line("auth_pass", quoted(redactSecrets ? Self.redacted : pass)) }
         line("preempt", "\(i.preempt)")
         line("preempt_delay", DurationText.render(i.preemptDelay))
         line("accept", "\(i.accept)")
@@ -66,7 +71,8 @@ extension VIPDConfiguration {
         } else {
             out += "      scripts:\n"
             for s in i.track.scripts {
-                out += "        - run: \(quoted(s.run))\n"
+                out += "        - name: \(quoted(s.name))\n"
+                out += "          run: \(quoted(s.run))\n"
                 out += "          interval: \(DurationText.render(s.interval))\n"
                 out += "          timeout: \(DurationText.render(s.timeout))\n"
                 out += "          weight: \(s.weight)\n"

@@ -127,6 +127,11 @@ extension Daemon {
             "VIPD_ADDRESSES": runtime.addresses.map(\.description).joined(separator: " "),
             "VIPD_NODE": config.node ?? "",
         ]
-        queue.enqueue(HookInvocation(arguments: [script, runtime.key.instance, state], environment: env))
+        let invocation = HookInvocation(arguments: [script, runtime.key.instance, state], environment: env)
+        if queue.enqueue(invocation, router: runtime.key.family.rawValue) {
+            // A waiting hook of this router was replaced: it runs only the latest state.
+            metrics.hookCoalesced(instance: runtime.key.instance)
+            logger.debug("\(runtime.key): notify hook coalesced: a waiting transition replaced by \(state)")
+        }
     }
 }

@@ -34,7 +34,9 @@ extension Daemon {
             return InstanceStatus(
                 name: instance.name, interface: instance.interface, vrid: Int(instance.vrid), version: Int(instance.version.rawValue),
                 state: worst.description, syncGroup: config.syncGroups.first { $0.instances.contains(instance.name) }?.name,
-                routers: mine.map { $0.status(now: now) }, trackers: trackers)
+                routers: mine.map { $0.status(now: now) }, trackers: trackers,
+                notifyQueued: hookQueues[instance.name]?.queued ?? 0,
+                notifyCoalesced: hookQueues[instance.name]?.coalesced ?? 0)
         }
         return DaemonStatus(
             node: config.node, pid: getpid(), configPath: configPath,

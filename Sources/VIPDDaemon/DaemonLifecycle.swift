@@ -72,9 +72,9 @@ extension Daemon {
     }
 
     private func startMetricsServer() throws {
-        guard let listen = config.metrics?.listen else { return }
+        guard let listen = config.metrics else { return }
         do {
-            metricsServer = try MetricsHTTPServer(listen: listen, metrics: metrics)
+            metricsServer = try MetricsHTTPServer(address: listen.address, port: listen.port, metrics: metrics)
         } catch {
             throw DaemonError.startup("metrics: \(error)")
         }

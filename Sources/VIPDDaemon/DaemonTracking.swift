@@ -10,9 +10,10 @@ import VRRPNode
 extension Daemon {
     func startTrackers(_ instance: InstanceConfig) {
         scriptTrackers[instance.name]?.forEach { $0.stop() }
-        scriptTrackers[instance.name] = instance.track.scripts.enumerated().map { index, script in
+        scriptTrackers[instance.name] = instance.track.scripts.map { script in
+            // Named, never by its command line: labels, status and logs must not carry secrets.
             let tracker = ScriptTracker(
-                name: "script \(index + 1) (\(script.run))", command: script.run, interval: script.interval,
+                name: "script \(script.name)", command: script.run, interval: script.interval,
                 timeout: script.timeout, weight: script.weight, rise: script.rise, fall: script.fall,
                 loop: loop, children: children) { [unowned self] tracker in
                     let outcome = tracker.lastOutcome.map { " (\($0))" } ?? ""
@@ -20,6 +21,7 @@ extension Daemon {
                     self.metrics.trackerState(instance: instance.name, tracker: tracker.name, up: tracker.up)
                     self.applyTracking()
                 }
+            metrics.trackerState(instance: instance.name, tracker: tracker.name, up: tracker.up)
             tracker.start()
             return tracker
         }

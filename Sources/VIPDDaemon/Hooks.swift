@@ -1,9 +1,24 @@
 // Notify hooks: run on every transition, strictly in order per instance, never on the loop's time.
 // A slow hook delays only the hooks queued behind it.
+//
+// The queue is bounded: besides the running hook, at most one invocation waits per virtual router
+// (an instance has one per address family). A newer transition of that router replaces the waiting
+// one — a hook never runs a state that is already stale — and the replacement is counted. A state
+// that flaps faster than its hook runs (VRRPv3 has no authentication: anyone on the link can make it
+// flap) therefore costs bounded memory and runs the latest state next, not minutes of old ones.
 
 public struct HookInvocation: Equatable, Sendable {
     public var arguments: [String]
     public var environment: [String: String]
+
+    public init(arguments: [String], environment: [String: String]) {
+        self.arguments = arguments; self.environment = environment
+    }
+
+    /// Environment variables the queue maintains when it folds invocations together.
+    public static let previousStateVariable = "VIPD_PREVIOUS_STATE"
+    /// How many transitions were folded into this invocation (0 when none).
+    public static let coalescedVariable = "VIPD_COALESCED"
 }
 
 public final class HookQueue {
@@ -11,25 +26,45 @@ public final class HookQueue {
     public static let timeout: Duration = .seconds(60)
 
     private let children: any ChildSpawner
-    private var pending: [HookInvocation] = []
+    /// Waiting invocations in the order their latest transition happened; one per router key.
+    private var pending: [(router: String, invocation: HookInvocation, folded: Int)] = []
     private var busy = false
     private let onFailure: (HookInvocation, ChildOutcome) -> Void
+    /// Transitions whose hook was replaced by a newer one of the same router before it ran.
+    public private(set) var coalesced = 0
 
     public init(children: any ChildSpawner, onFailure: @escaping (HookInvocation, ChildOutcome) -> Void) {
         self.children = children
         self.onFailure = onFailure
     }
 
+    /// The running hook plus those waiting: at most 1 + the number of routers.
     public var queued: Int { pending.count + (busy ? 1 : 0) }
 
-    public func enqueue(_ invocation: HookInvocation) {
-        pending.append(invocation)
+    /// Queues `invocation` for the virtual router `router`. Returns true when it replaced a waiting
+    /// invocation of that router (one more transition coalesced). The replacement keeps the
+    /// replaced one's `VIPD_PREVIOUS_STATE` — the state the hook last heard of — so every run still
+    /// reads as a change from the previous run, and `VIPD_COALESCED` says how many were skipped.
+    @discardableResult
+    public func enqueue(_ invocation: HookInvocation, router: String) -> Bool {
+        var next = invocation
+        var folded = 0
+        if let index = pending.firstIndex(where: { $0.router == router }) {
+            let replaced = pending.remove(at: index)
+            folded = replaced.folded + 1
+            next.environment[HookInvocation.previousStateVariable] =
+                replaced.invocation.environment[HookInvocation.previousStateVariable]
+            coalesced += 1
+        }
+        next.environment[HookInvocation.coalescedVariable] = "\(folded)"
+        pending.append((router, next, folded))
         startNext()
+        return folded > 0
     }
 
     private func startNext() {
         guard !busy, !pending.isEmpty else { return }
-        let next = pending.removeFirst()
+        let next = pending.removeFirst().invocation
         busy = true
         children.spawn(next.arguments, environment: next.environment, timeout: Self.timeout) { [weak self] outcome in
             guard let self else { return }

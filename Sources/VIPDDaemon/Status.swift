@@ -24,9 +24,14 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var syncGroup: String?
     public var routers: [RouterStatus]
     public var trackers: [TrackerStatus]
+    /// Notify hooks running or waiting (at most 1 + one per router: the queue is bounded).
+    public var notifyQueued = 0
+    /// Transitions whose waiting hook a newer transition of the same router replaced, since start.
+    public var notifyCoalesced = 0
 
     enum CodingKeys: String, CodingKey {
         case name, interface, vrid, version, state, syncGroup = "sync_group", routers, trackers
+        case notifyQueued = "notify_queued", notifyCoalesced = "notify_coalesced"
     }
 }
 

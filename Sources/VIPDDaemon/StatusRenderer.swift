@@ -33,6 +33,9 @@ public enum StatusRenderer {
             for t in instance.trackers {
                 out += "  track \(t.name): \(t.up ? "up" : "DOWN") (weight \(t.weight))\n"
             }
+            if instance.notifyCoalesced > 0 || instance.notifyQueued > 1 {
+                out += "  notify hooks: \(instance.notifyQueued) running or waiting, \(instance.notifyCoalesced) transitions coalesced\n"
+            }
         }
         for interface in status.interfaces where !interface.drops.isEmpty {
             out += "\n\(interface.name) dropped: " + interface.drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"

@@ -6,6 +6,7 @@
 import Glibc
 import Synchronization
 import VIPDSystem
+import VRRP
 
 public enum MetricsHTTPServerError: Error, Equatable, CustomStringConvertible {
     /// The listen address is not `IPv4:port` or `[IPv6]:port`.
@@ -46,9 +47,20 @@ public final class MetricsHTTPServer: Sendable {
     private let wake: WakePipe
     private let thread: SystemThread
 
-    /// Binds `listen` (SO_REUSEADDR) and starts serving on a new thread.
-    public init(listen: String, metrics: VIPDMetrics) throws(MetricsHTTPServerError) {
+    /// Binds `address`:`port` (SO_REUSEADDR) and starts serving on a new thread. The daemon calls
+    /// this with the address the configuration loader resolved, so it parses no text itself.
+    public convenience init(address: IPAddress, port: UInt16, metrics: VIPDMetrics) throws(MetricsHTTPServerError) {
+        try self.init(endpoint: ListenEndpoint(address: address, port: port), metrics: metrics)
+    }
+
+    /// Binds `listen` (`IPv4:port` or `[IPv6]:port`); for tools and tests.
+    public convenience init(listen: String, metrics: VIPDMetrics) throws(MetricsHTTPServerError) {
         guard let endpoint = ListenEndpoint(listen) else { throw .invalidListenAddress(listen) }
+        try self.init(endpoint: endpoint, metrics: metrics)
+    }
+
+    private init(endpoint: ListenEndpoint, metrics: VIPDMetrics) throws(MetricsHTTPServerError) {
+        let listen = endpoint.text
         func step<T>(_ call: String, _ body: () throws(SystemError) -> T) throws(MetricsHTTPServerError) -> T {
             do throws(SystemError) { return try body() } catch { throw .system(address: listen, call: call, errno: error.errno) }
         }
@@ -148,6 +160,22 @@ struct ListenEndpoint {
         let ok = family == AF_INET ? inet_pton(AF_INET, host, &v4) : inet_pton(AF_INET6, host, &v6)
         guard ok == 1 else { return nil }
     }
+
+    init(address: IPAddress, port: UInt16) {
+        self.port = port
+        host = address.description
+        switch address {
+        case .v4(let a):
+            family = AF_INET
+            v4.s_addr = a.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+        case .v6(let a):
+            family = AF_INET6
+            withUnsafeMutableBytes(of: &v6) { raw in for (i, b) in a.bytes.enumerated() { raw[i] = b } }
+        }
+    }
+
+    /// `host:port`, IPv6 in brackets.
+    var text: String { family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         if family == AF_INET {

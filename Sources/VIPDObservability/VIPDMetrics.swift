@@ -46,21 +46,22 @@ public final class VIPDMetrics: Sendable {
 
     // MARK: Names and help texts (one place, so a name is never registered with two help texts)
 
-    enum Name {
-        static let buildInfo = "vipd_build_info"
-        static let startTime = "vipd_start_time_seconds"
-        static let instanceState = "vipd_instance_state"
-        static let instancePriority = "vipd_instance_priority"
-        static let lastTransition = "vipd_last_transition_timestamp_seconds"
-        static let transitions = "vipd_transitions_total"
-        static let advertsSent = "vipd_adverts_sent_total"
-        static let advertsReceived = "vipd_adverts_received_total"
-        static let packetsDropped = "vipd_packets_dropped_total"
-        static let announcements = "vipd_announcements_total"
-        static let addressesRestored = "vipd_addresses_restored_total"
-        static let notifyFailures = "vipd_notify_failures_total"
-        static let trackerUp = "vipd_tracker_up"
-        static let takeoverPending = "vipd_takeover_pending"
+    public enum Name {
+        public static let buildInfo = "vipd_build_info"
+        public static let startTime = "vipd_start_time_seconds"
+        public static let instanceState = "vipd_instance_state"
+        public static let instancePriority = "vipd_instance_priority"
+        public static let lastTransition = "vipd_last_transition_timestamp_seconds"
+        public static let transitions = "vipd_transitions_total"
+        public static let advertsSent = "vipd_adverts_sent_total"
+        public static let advertsReceived = "vipd_adverts_received_total"
+        public static let packetsDropped = "vipd_packets_dropped_total"
+        public static let announcements = "vipd_announcements_total"
+        public static let addressesRestored = "vipd_addresses_restored_total"
+        public static let notifyFailures = "vipd_notify_failures_total"
+        public static let notifyCoalesced = "vipd_notify_coalesced_total"
+        public static let trackerUp = "vipd_tracker_up"
+        public static let takeoverPending = "vipd_takeover_pending"
     }
 
     private enum Help {
@@ -76,6 +77,7 @@ public final class VIPDMetrics: Sendable {
         static let announcements = "Address announcement bursts (gratuitous ARP / unsolicited NA) started."
         static let addressesRestored = "Virtual addresses put back after something else removed them while Master."
         static let notifyFailures = "Notify hooks that failed (non-zero exit, signal, timeout or could not start)."
+        static let notifyCoalesced = "Transitions whose waiting notify hook was replaced by a newer transition of the same virtual router before it ran."
         static let trackerUp = "Tracked item state: 1 up, 0 down."
         static let takeoverPending = "1 while a manual takeover waits for operator approval."
     }
@@ -108,6 +110,7 @@ public final class VIPDMetrics: Sendable {
         }
         counter(instance, Name.addressesRestored, Help.addressesRestored, [("vrrp_instance", instance)])
         counter(instance, Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)])
+        counter(instance, Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)])
     }
 
     public func setPriority(instance: String, family: AddressFamily, configured: UInt8, effective: UInt8) {
@@ -159,6 +162,10 @@ public final class VIPDMetrics: Sendable {
 
     public func hookFailure(instance: String) {
         counter(instance, Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)]).increment()
+    }
+
+    public func hookCoalesced(instance: String) {
+        counter(instance, Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)]).increment()
     }
 
     public func trackerState(instance: String, tracker: String, up: Bool) {

@@ -33,7 +33,8 @@ struct DaemonLocation: ParsableArguments {
     func socketPath() throws -> String {
         if let socket { return socket }
         do {
-            return try VIPDConfiguration.load(path: config).controlSocket
+            // Only the socket is wanted: a hook's permissions must not keep `vipd status` from working.
+            return try VIPDConfiguration.load(path: config, checkingScripts: false).controlSocket
         } catch {
             if !FileManager.default.fileExists(atPath: config) { return VIPDConfiguration.defaultControlSocket }
             throw ValidationError("\(error)")
@@ -101,7 +102,8 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let configuration = try VIPDConfiguration.load(path: file)
-            if !quiet { print(configuration.renderYAML(), terminator: "") }
+            // auth_pass shows as <set>: the output is for reading and sharing, not a copy of the secret.
+            if !quiet { print(configuration.renderYAML(redactSecrets: true), terminator: "") }
         } catch {
             fail("\(error)")
         }

@@ -88,15 +88,26 @@ extension DaemonScenario {
 
     func checkHooks(_ node: DaemonNode, complete: Bool) throws(DaemonSimulationFailure) {
         guard let life = node.life else { return }
-        // Each instance has its own hook queue: the order is per instance.
+        // Each instance has its own hook queue, and it keeps the running hook plus only the latest
+        // waiting one per router: per router, every hook stands for its own transition and the
+        // `folded` ones before it, and announces the last of them. Nothing is lost, doubled or
+        // reordered: the hooks consume the transitions exactly, in order.
         let transitions = life.transitions()
         let hooks = node.host.hooks[life.hooksAtStart...]
         for spec in instances {
-            let expected = transitions.filter { $0.instance == spec.name }.map(\.state)
-            let started = hooks.filter { $0.instance == spec.name }.map(\.state)
-            let prefix = Array(expected.prefix(started.count))
-            if prefix != started || (complete && started.count != expected.count) {
-                throw fail("r\(node.host.id) \(spec.name): hooks \(started) do not follow the transitions \(expected)")
+            for family in ["ipv4", "ipv6"] {
+                let expected = transitions.filter { $0.instance == spec.name && $0.family == family }.map(\.state)
+                let started = hooks.filter { $0.instance == spec.name && $0.family == family }
+                var consumed = 0
+                for hook in started {
+                    consumed += hook.folded + 1
+                    if hook.folded < 0 || consumed > expected.count || expected[consumed - 1] != hook.state {
+                        throw fail("r\(node.host.id) \(spec.name)/\(family): hooks \(started.map { "\($0.state)+\($0.folded)" }) do not follow the transitions \(expected)")
+                    }
+                }
+                if complete && consumed != expected.count {
+                    throw fail("r\(node.host.id) \(spec.name)/\(family): hooks \(started.map { "\($0.state)+\($0.folded)" }) stop short of the transitions \(expected)")
+                }
             }
         }
     }

@@ -48,13 +48,13 @@ final class DaemonLife {
         (RouterState.initialize, "STOP"), (.backup, "BACKUP"), (.master, "MASTER"), (.fault, "FAULT"),
     ].map { ($0.0.description, $0.1) })
 
-    /// (instance, hook state) of every transition this life logged, in order.
-    func transitions() -> [(instance: String, state: String)] {
+    /// (instance, family, hook state) of every transition this life logged, in order.
+    func transitions() -> [(instance: String, family: String, state: String)] {
         sink.lines.withLock { lines in
-            lines.compactMap { line -> (String, String)? in
+            lines.compactMap { line -> (String, String, String)? in
                 // "<instance>/<family>: takeover pending — …" (manual takeover)
                 if let pending = line.range(of: ": takeover pending"), let slash = line[..<pending.lowerBound].lastIndex(of: "/") {
-                    return (String(line[..<slash]), "TAKEOVER_PENDING")
+                    return (String(line[..<slash]), String(line[line.index(after: slash)..<pending.lowerBound]), "TAKEOVER_PENDING")
                 }
                 // "<instance>/<family>: <from> -> <to> (<reason>)"
                 guard let colon = line.firstIndex(of: ":"), let arrow = line.range(of: " -> ") else { return nil }
@@ -62,7 +62,7 @@ final class DaemonLife {
                 guard let slash = key.lastIndex(of: "/") else { return nil }
                 let to = line[arrow.upperBound...].prefix { $0 != " " }
                 guard let hook = Self.hookNames[String(to)] else { return nil }
-                return (String(key[..<slash]), hook)
+                return (String(key[..<slash]), String(key[key.index(after: slash)...]), hook)
             }
         }
     }

@@ -40,13 +40,15 @@ public struct DaemonSimulationStats: Sendable, Equatable {
     public var unicastInstances = 0
     public var virtualMACInstances = 0
     public var hooks = 0
+    /// Transitions whose hook the daemon folded into a later one (the bounded hook queue).
+    public var coalescedHooks = 0
     public var virtualNanoseconds: Int64 = 0
 
     public mutating func add(_ other: DaemonSimulationStats) {
         seeds += other.seeds; phases += other.phases; settledChecks += other.settledChecks
         crashes += other.crashes; stops += other.stops; reloads += other.reloads
         handovers += other.handovers; approvals += other.approvals;
-        unicastInstances += other.unicastInstances; virtualMACInstances += other.virtualMACInstances; hooks += other.hooks; virtualNanoseconds += other.virtualNanoseconds
+        unicastInstances += other.unicastInstances; virtualMACInstances += other.virtualMACInstances; hooks += other.hooks; coalescedHooks += other.coalescedHooks; virtualNanoseconds += other.virtualNanoseconds
     }
 }
 
@@ -196,6 +198,7 @@ public final class DaemonScenario {
         stats.virtualMACInstances = instances.filter(\.virtualMAC).count
         stats.virtualNanoseconds = world.now
         stats.hooks = world.hosts.reduce(0) { $0 + $1.hooks.count }
+        stats.coalescedHooks = world.hosts.reduce(0) { $0 + $1.hooks.reduce(0) { $0 + $1.folded } }
         return stats
     }
 

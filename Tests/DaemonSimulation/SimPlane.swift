@@ -51,8 +51,9 @@ final class SimHost {
     var plane: SimPlane?
     /// When the last link or address event reaches the daemon (netlink keeps their order).
     private var lastEventDelivery: Int64 = 0
-    /// Notify hooks as started: (instance, state).
-    var hooks: [(instance: String, state: String)] = []
+    /// Notify hooks as started: instance, family (`VIPD_FAMILY`), state, and how many earlier
+    /// transitions of that router the daemon folded into it (`VIPD_COALESCED`).
+    var hooks: [(instance: String, family: String, state: String, folded: Int)] = []
 
     static let lan: Int32 = 2, uplink: Int32 = 3
 
@@ -206,7 +207,8 @@ final class SimChildren: ChildSpawner {
         if arguments.first == "/bin/sh", arguments.count == 3 {
             outcome = host.scripts[arguments[2]] ?? true ? .exited(0) : .exited(1)
         } else {
-            host.hooks.append((arguments[1], arguments[2]))
+            host.hooks.append((arguments[1], environment["VIPD_FAMILY"] ?? "?", arguments[2],
+                               Int(environment["VIPD_COALESCED"] ?? "0") ?? -1))
             outcome = world.random.chance(0.05) ? .exited(1) : .exited(0)
         }
         var runtime = world.random.int64(1_000_000...40_000_000)

@@ -28,6 +28,7 @@ struct DaemonSimulationTests {
             #expect(report.stats.unicastInstances > 0)
             #expect(report.stats.virtualMACInstances > 0)
             #expect(report.stats.hooks > 0)
+            #expect(report.stats.coalescedHooks > 0)
         }
     }
 

@@ -23,6 +23,7 @@ struct MetricsTests {
         m.addressRestored(instance: "web")
         m.hookFailure(instance: "web")
         m.hookFailure(instance: "web")
+        for _ in 0..<3 { m.hookCoalesced(instance: "web") }
         m.trackerState(instance: "web", tracker: "nginx", up: false)
         m.setTakeoverPending(instance: "web", true)
 
@@ -45,6 +46,7 @@ struct MetricsTests {
         #expect(e.value("vipd_announcements_total", labels("web", .ipv4)) == 1)
         #expect(e.value("vipd_addresses_restored_total", ["vrrp_instance": "web"]) == 1)
         #expect(e.value("vipd_notify_failures_total", ["vrrp_instance": "web"]) == 2)
+        #expect(e.value("vipd_notify_coalesced_total", ["vrrp_instance": "web"]) == 3)
         #expect(e.value("vipd_tracker_up", ["vrrp_instance": "web", "tracker": "nginx"]) == 0)
         #expect(e.value("vipd_takeover_pending", ["vrrp_instance": "web"]) == 1)
         #expect((e.value("vipd_last_transition_timestamp_seconds", labels("web", .ipv4)) ?? 0) > 1_600_000_000)
@@ -93,6 +95,7 @@ struct MetricsTests {
         #expect(e.value("vipd_adverts_received_total", labels("new", .ipv4)) == 0)
         #expect(e.value("vipd_announcements_total", labels("new", .ipv4)) == 0)
         #expect(e.value("vipd_notify_failures_total", ["vrrp_instance": "new"]) == 0)
+        #expect(e.value("vipd_notify_coalesced_total", ["vrrp_instance": "new"]) == 0)
         #expect(e.samples("vipd_transitions_total").count == 4)
     }
 

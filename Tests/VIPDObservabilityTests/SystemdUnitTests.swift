@@ -111,7 +111,9 @@ struct InstallScriptTests {
         #expect(fm.contentsEqual(atPath: bin, andPath: fake))
         #expect((try fm.attributesOfItem(atPath: bin)[.posixPermissions] as? Int) == 0o755)
         #expect(try String(contentsOfFile: root + "/etc/vipd/vipd.yaml", encoding: .utf8) == "# example\nnode: r1\n")
-        #expect((try fm.attributesOfItem(atPath: root + "/etc/vipd/vipd.yaml")[.posixPermissions] as? Int) == 0o644)
+        // Not world-readable: it may hold an auth_pass or secrets in track-script arguments.
+        #expect((try fm.attributesOfItem(atPath: root + "/etc/vipd/vipd.yaml")[.posixPermissions] as? Int) == 0o640)
+        #expect(result.stdout.contains("must create the vipd user and group"))
         #expect(fm.fileExists(atPath: root + "/opt/vipd/share/doc/vipd/systemd.md"))
         #expect(fm.fileExists(atPath: root + "/opt/vipd/share/doc/vipd/observability.md"))
 
@@ -129,6 +131,32 @@ struct InstallScriptTests {
             let verify = try runProcess(analyze, ["verify", path])
             #expect(verify.status == 0, "\(verify.stderr)")
         }
+    }
+
+    /// An install to the live system, kept off this host: in a mount namespace of its own whose
+    /// /etc is a copy. The config is 0640 root:vipd and the static vipd user and group exist (what
+    /// DynamicUser=yes then runs the service as, so it can read the file).
+    @Test func liveInstallMakesTheConfigReadableByRootAndVipdOnly() throws {
+        guard getuid() == 0 else {
+            if underCI { Issue.record("needs root (CI=true)") } else { print("skipped: needs root") }
+            return
+        }
+        let tmp = try makeTempDirectory("vipd-install-live")
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let script = """
+            set -e
+            cp -a /etc \(tmp)/etc
+            unshare -m --propagation private sh -c '
+              mount --bind \(tmp)/etc /etc
+              VIPD_EXAMPLE_CONFIG=\(repositoryRoot)/examples/vipd.yaml bash \(repositoryRoot)/scripts/install --no-build /bin/true \(tmp)/prefix >/dev/null
+              stat -c "%a %U:%G" /etc/vipd/vipd.yaml
+              getent passwd vipd | cut -d: -f6,7
+              getent group vipd >/dev/null && echo group-ok
+            '
+            """
+        let result = try runProcess("/bin/bash", ["-c", script], timeoutSeconds: 60)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "640 root:vipd\n/nonexistent:/usr/sbin/nologin\ngroup-ok\n", "\(result.stdout)\(result.stderr)")
     }
 
     @Test func keepsAnExistingConfig() throws {
