@@ -2,40 +2,66 @@
 // vrrp_no_swap). Both are off by default. Under heavy CPU load a daemon scheduled like any other can
 // be kept off the CPU past Master_Down_Interval at 10 ms adverts, and the Backups take over although
 // nothing failed; SCHED_RR for the event-loop thread removes that (docs/benchmarks.md).
+//
+// With neither configured (and, on reload, neither configured before) no scheduling or memory-lock
+// call is made at all: the shipped unit forbids them (SystemCallFilter=~@resources answers EPERM to
+// sched_setscheduler even for SCHED_OTHER), and a daemon that never asked for them must not fail on it.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 import VIPDConfig
 
+/// The system calls ProcessSettings makes; tests record them instead.
+struct ProcessSettingsCalls: Sendable {
+    /// sched_setscheduler(0, policy, priority): 0 or an errno.
+    var setScheduler: @Sendable (_ policy: Int32, _ priority: Int32) -> Int32
+    /// mlockall(MCL_CURRENT | MCL_FUTURE): 0 or an errno.
+    var lockAll: @Sendable () -> Int32
+    /// munlockall().
+    var unlockAll: @Sendable () -> Void
+
+    static let system = ProcessSettingsCalls(
+        setScheduler: { policy, priority in
+            var param = sched_param()
+            param.sched_priority = priority
+            return sched_setscheduler(0, policy, &param) == 0 ? 0 : errno
+        },
+        lockAll: { mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : errno },
+        unlockAll: { munlockall() })
+}
+
 enum ProcessSettings {
     /// Applies the configuration's scheduling to the calling thread (the event loop: the log writer
-    /// and metrics threads keep normal scheduling) and locks memory if asked.
-    static func apply(_ config: VIPDConfiguration) throws(DaemonError) {
-        var param = sched_param()
-        let policy: Int32
+    /// and metrics threads keep normal scheduling) and locks memory if asked. `previous` is the
+    /// running configuration on reload (nil at start): a setting that is off now and was off before
+    /// makes no call; one turned off goes back to SCHED_OTHER / munlockall.
+    static func apply(_ config: VIPDConfiguration, previous: VIPDConfiguration? = nil,
+                      calls: ProcessSettingsCalls = .system) throws(DaemonError) {
         if let priority = config.realtimePriority {
-            policy = SCHED_RR
-            param.sched_priority = Int32(priority)
-        } else {
-            policy = SCHED_OTHER
-            param.sched_priority = 0
-        }
-        if sched_setscheduler(0, policy, &param) != 0 {
-            let code = errno
-            throw DaemonError.startup(code == EPERM
-                ? "realtime_priority \(config.realtimePriority ?? 0) needs CAP_SYS_NICE (and, under systemd, RestrictRealtime=no)"
-                : "sched_setscheduler: \(String(cString: strerror(code)))")
+            try setScheduler(SCHED_RR, Int32(priority), config, calls)
+        } else if previous?.realtimePriority != nil {
+            try setScheduler(SCHED_OTHER, 0, config, calls)
         }
         if config.lockMemory {
-            if mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
-                let code = errno
+            let code = calls.lockAll()
+            if code != 0 {
                 throw DaemonError.startup(code == EPERM || code == ENOMEM
                     ? "lock_memory needs CAP_IPC_LOCK (or a large enough RLIMIT_MEMLOCK)"
                     : "mlockall: \(String(cString: strerror(code)))")
             }
-        } else {
-            munlockall()
+        } else if previous?.lockMemory == true {
+            calls.unlockAll()
         }
+    }
+
+    private static func setScheduler(_ policy: Int32, _ priority: Int32, _ config: VIPDConfiguration,
+                                     _ calls: ProcessSettingsCalls) throws(DaemonError) {
+        let code = calls.setScheduler(policy, priority)
+        guard code != 0 else { return }
+        throw DaemonError.startup(code == EPERM
+            ? (config.realtimePriority.map { "realtime_priority \($0) needs CAP_SYS_NICE (and, under systemd, RestrictRealtime=no)" }
+                ?? "returning to normal scheduling (realtime_priority removed) was refused: \(String(cString: strerror(code)))")
+            : "sched_setscheduler: \(String(cString: strerror(code)))")
     }
 }
