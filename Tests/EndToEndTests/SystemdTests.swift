@@ -126,6 +126,7 @@ extension LabScenarios {
                 systemd.mainPID().map { $0 != oldPID } == true && systemd.show("vipd")["ActiveState"] == "active"
             }, "\(systemd.diagnostics())")
             let replaced = Date().timeIntervalSince(t0)
+            print("systemd watchdog: stopped daemon replaced after \(String(format: "%.1f", replaced)) s (WatchdogSec=\(Int(watchdog))s)")
             // Not before the watchdog fired; well before the 30 s TimeoutStopSec default would allow.
             #expect(replaced >= watchdog && replaced <= watchdog + abort + restart + 4,
                     "replacement took \(String(format: "%.1f", replaced)) s\n\(systemd.diagnostics())")
@@ -278,12 +279,17 @@ extension LabScenarios {
             #expect(systemd.show("vipd")["ActiveState"] == "active")
         }
 
-        /// `systemd-analyze security` of the units as loaded by this systemd: exposure ≤ 2.0.
-        @Test func exposureOfTheLoadedUnits() throws {
+        /// `systemd-analyze security` of the units as loaded by this systemd: exposure ≤ 2.0. And the
+        /// lab itself: booting it, installing into it and shutting it down leaves the host as it was.
+        @Test func exposureOfTheLoadedUnitsAndTheHostUntouched() throws {
             let lab = try Lab(routers: 1)
+            // Names only: other labs on the machine may change timestamps under /run meanwhile.
+            let host = "ls -A /dev /etc /etc/systemd/system /usr/local/bin; stat -c '%n %a %U' /dev/console /dev/null; hostname"
+            let before = shell(host).output
             let systemd: SystemdLab
             do { systemd = try SystemdLab(lab) } catch { lab.teardown(); throw error }
             defer { systemd.teardown(); lab.teardown() }
+            #expect(FileManager.default.fileExists(atPath: systemd.hostPath("/usr/local/bin/vipd")))
             for unit in ["vipd.service", "vipd@web.service"] {
                 let out = systemd.run("systemd-analyze security --no-pager \(unit)").output
                 let line = try #require(out.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(out)")
@@ -291,6 +297,10 @@ extension LabScenarios {
                 let exposure = try #require(value, "\(line)")
                 #expect(exposure <= 2.0, "\(unit): \(line)")
             }
+            systemd.teardown()
+            #expect(shell(host).output == before, "the host changed")
+            #expect(!FileManager.default.fileExists(atPath: "/run/vipd-systemd-lab/\(systemd.tag)"))
+            #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/vipd-systemd-lab-\(systemd.tag)"))
         }
     }
 }
