@@ -291,7 +291,12 @@ extension LabScenarios {
             let systemd: SystemdLab
             do { systemd = try SystemdLab(lab) } catch { lab.teardown(); throw error }
             defer { systemd.teardown(); lab.teardown() }
-            #expect(FileManager.default.fileExists(atPath: systemd.hostPath("/usr/local/bin/vipd")))
+            // scripts/install put everything where the units and the docs say.
+            for path in ["/usr/local/bin/vipd", "/etc/systemd/system/vipd.service", "/etc/systemd/system/vipd@.service",
+                         "/usr/local/share/doc/vipd/systemd.md", "/usr/local/share/doc/vipd/observability.md", "/etc/vipd/vipd.yaml"] {
+                #expect(FileManager.default.fileExists(atPath: systemd.hostPath(path)), "\(path) not installed")
+            }
+            #expect(systemd.show("vipd", "Documentation")["Documentation"]?.contains("file:/usr/local/share/doc/vipd/systemd.md") == true)
             for unit in ["vipd.service", "vipd@web.service"] {
                 let out = systemd.run("systemd-analyze security --no-pager \(unit)").output
                 let line = try #require(out.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(out)")
