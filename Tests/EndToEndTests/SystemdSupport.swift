@@ -68,6 +68,10 @@ final class SystemdLab {
     func installScript(_ name: String, _ body: String) throws -> String {
         let path = "\(Self.hookDirectory)/\(name)"
         try write(path, "#!/bin/sh\n" + body, mode: 0o755)
+        // Some Debian hosts have /usr/local 2775 root:staff; in the lab's overlay it is made 0755.
+        for dir in ["/usr/local", "/usr/local/libexec", Self.hookDirectory] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hostPath(dir))
+        }
         return path
     }
 
