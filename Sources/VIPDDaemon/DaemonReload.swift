@@ -26,7 +26,7 @@ extension Daemon {
         }
         if newConfig.realtimePriority != old.realtimePriority || newConfig.lockMemory != old.lockMemory {
             do {
-                try ProcessSettings.apply(newConfig)
+                try ProcessSettings.apply(newConfig, previous: old)
                 config.realtimePriority = newConfig.realtimePriority
                 config.lockMemory = newConfig.lockMemory
             } catch {

@@ -2,6 +2,10 @@
 // vrrp_no_swap). Both are off by default. Under heavy CPU load a daemon scheduled like any other can
 // be kept off the CPU past Master_Down_Interval at 10 ms adverts, and the Backups take over although
 // nothing failed; SCHED_RR for the event-loop thread removes that (docs/benchmarks.md).
+//
+// With neither configured (and, on reload, neither configured before) no scheduling or memory-lock
+// call is made at all: the shipped unit forbids them (SystemCallFilter=~@resources answers EPERM to
+// sched_setscheduler even for SCHED_OTHER), and a daemon that never asked for them must not fail on it.
 
 #if canImport(Glibc)
 import Glibc
@@ -9,32 +13,53 @@ import Glibc
 import VIPDConfig
 import VIPDSystem
 
+/// The system calls ProcessSettings makes; tests record them instead.
+struct ProcessSettingsCalls: Sendable {
+    /// sched_setscheduler(0, policy, priority): 0 or an errno.
+    var setScheduler: @Sendable (_ policy: Int32, _ priority: Int32) -> Int32
+    /// mlockall(MCL_CURRENT | MCL_FUTURE): 0 or an errno.
+    var lockAll: @Sendable () -> Int32
+    /// munlockall().
+    var unlockAll: @Sendable () -> Void
+
+    static let system = ProcessSettingsCalls(
+        setScheduler: { policy, priority in
+            var param = sched_param()
+            param.sched_priority = priority
+            return sched_setscheduler(0, policy, &param) == 0 ? 0 : errno
+        },
+        lockAll: { mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : errno },
+        unlockAll: { munlockall() })
+}
+
 enum ProcessSettings {
     /// Applies the configuration's scheduling to the calling thread (the event loop: the log writer
-    /// and metrics threads keep normal scheduling) and locks memory if asked.
-    static func apply(_ config: VIPDConfiguration) throws(DaemonError) {
-        var param = sched_param()
-        let policy: Int32
+    /// and metrics threads keep normal scheduling) and locks memory if asked. `previous` is the
+    /// running configuration on reload (nil at start): a setting that is off now and was off before
+    /// makes no call; one turned off goes back to SCHED_OTHER / munlockall.
+    static func apply(_ config: VIPDConfiguration, previous: VIPDConfiguration? = nil,
+                      calls: ProcessSettingsCalls = .system) throws(DaemonError) {
         if let priority = config.realtimePriority {
-            policy = SCHED_RR
-            param.sched_priority = Int32(priority)
-        } else {
-            policy = SCHED_OTHER
-            param.sched_priority = 0
-        }
-        do throws(SystemError) {
-            try syscall("sched_setscheduler", needs: .sysNice) { sched_setscheduler(0, policy, &param) }
-        } catch {
-            throw DaemonError.startup("realtime_priority \(config.realtimePriority ?? 0): \(error)")
+            try setScheduler(SCHED_RR, Int32(priority), config, calls)
+        } else if previous?.realtimePriority != nil {
+            try setScheduler(SCHED_OTHER, 0, config, calls)
         }
         if config.lockMemory {
-            do throws(SystemError) {
-                try syscall("mlockall", needs: .ipcLock) { mlockall(MCL_CURRENT | MCL_FUTURE) }
-            } catch {
-                throw DaemonError.startup("lock_memory: \(error)")
+            let code = calls.lockAll()
+            if code != 0 {
+                throw DaemonError.startup("lock_memory: \(SystemError(operation: "mlockall", errno: code, capability: .ipcLock))")
             }
-        } else {
-            munlockall()
+        } else if previous?.lockMemory == true {
+            calls.unlockAll()
         }
+    }
+
+    private static func setScheduler(_ policy: Int32, _ priority: Int32, _ config: VIPDConfiguration,
+                                     _ calls: ProcessSettingsCalls) throws(DaemonError) {
+        let code = calls.setScheduler(policy, priority)
+        guard code != 0 else { return }
+        let error = SystemError(operation: "sched_setscheduler", errno: code, capability: .sysNice)
+        throw DaemonError.startup(config.realtimePriority.map { "realtime_priority \($0): \(error)" }
+            ?? "returning to normal scheduling (realtime_priority removed): \(error)")
     }
 }
