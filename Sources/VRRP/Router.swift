@@ -9,6 +9,10 @@
 // Every state change goes through `transition(to:reason:now:)`, which also performs the entry and
 // exit duties of the states (address add/remove, timers), so they cannot be forgotten on one path.
 //
+// Why one file of ~600 lines: the router's state and `transition` are `private`, so that nothing
+// outside this file — not even another file of this module — can change the state except through
+// the inputs. Splitting it would make them module-visible; the MARK sections are the chapters.
+//
 // Deviations from the RFC text, each chosen on purpose:
 // - A Backup with preempt on that hears a lower-priority Master preempts at once (after
 //   `preemptDelay` since it first heard that Master) instead of discarding the advertisement and
