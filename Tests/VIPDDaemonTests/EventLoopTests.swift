@@ -65,25 +65,33 @@ import VRRP
     }
 
     @Test func timersWithSlackShareAWakeupAndOthersStillWaitForTheirDeadline() throws {
-        let loop = try EventLoop()
-        let start = loop.now()
-        let a = start + .milliseconds(20)
-        let b = a + .microseconds(600)
-        var fired: [(String, Instant)] = []
-        loop.schedule(at: a) { fired.append(("a", loop.now())) }
-        // Due 0.6 ms after a, with 1 ms of slack: fired in a's wakeup, before its deadline.
-        loop.schedule(at: b, slack: .milliseconds(1)) { fired.append(("b", loop.now())) }
-        // Same deadline, no slack: waits for it.
-        loop.schedule(at: b) { fired.append(("c", loop.now())) }
-        // Slack larger than the loop allows is clamped: due 5 ms after a, not fired with it.
-        loop.schedule(at: a + .milliseconds(5), slack: .milliseconds(50)) { fired.append(("d", loop.now())) }
-        loop.schedule(at: start + .milliseconds(60)) { loop.stop() }
-        try loop.run()
-        #expect(fired.map(\.0) == ["a", "b", "c", "d"])
-        let at = Dictionary(uniqueKeysWithValues: fired)
-        #expect(at["b"]! < b, "b waited for its own deadline instead of sharing a's wakeup")
-        #expect(at["c"]! >= b)
-        #expect(at["d"]! >= a + .milliseconds(5))
+        // Sharing a wakeup can only be seen when the loop woke for `a` before `b` was due: on a
+        // busy machine the wakeup can come later than that (then every timer is simply due and
+        // nothing is shown). Such runs are repeated; the order and lower bounds hold in every run.
+        for _ in 0..<20 {
+            let loop = try EventLoop()
+            let start = loop.now()
+            let a = start + .milliseconds(20)
+            let b = a + .microseconds(600)
+            var fired: [(String, Instant)] = []
+            loop.schedule(at: a) { fired.append(("a", loop.now())) }
+            // Due 0.6 ms after a, with 1 ms of slack: fired in a's wakeup, before its deadline.
+            loop.schedule(at: b, slack: .milliseconds(1)) { fired.append(("b", loop.now())) }
+            // Same deadline, no slack: waits for it.
+            loop.schedule(at: b) { fired.append(("c", loop.now())) }
+            // Slack larger than the loop allows is clamped: due 5 ms after a, not fired with it.
+            loop.schedule(at: a + .milliseconds(5), slack: .milliseconds(50)) { fired.append(("d", loop.now())) }
+            loop.schedule(at: start + .milliseconds(60)) { loop.stop() }
+            try loop.run()
+            #expect(fired.map(\.0) == ["a", "b", "c", "d"])
+            let at = Dictionary(uniqueKeysWithValues: fired)
+            #expect(at["c"]! >= b)
+            #expect(at["d"]! >= a + .milliseconds(5))
+            guard at["a"]! < b - .microseconds(300) else { continue }   // woke too late to show it
+            #expect(at["b"]! < b, "b waited for its own deadline instead of sharing a's wakeup")
+            return
+        }
+        Issue.record("in 20 runs the loop never woke within 0.3 ms of a timer's deadline")
     }
 
     @Test func cancelledAndReplacedTimersFireOnlyOnce() throws {
