@@ -176,3 +176,36 @@ extension LabScenarios {
     }
 }
 }
+
+/// `auth_hmac` keys as an operator meets them with the real binary: check-config and run share the
+/// loader, so a key file open to others is refused by both with its position, and check-config's
+/// output never shows a key.
+@Suite(.serialized, .enabled(if: LabEnvironment.enabled))
+struct AuthHMACCommandTests {
+    let vipd = LabEnvironment.vipdBinary
+
+    @Test func checkConfigRedactsKeysAndRunRefusesAnOpenKeyFile() throws {
+        var template = Array("/tmp/vipd-cli-hmac-XXXXXX".utf8CString)
+        let dir = try #require(mkdtemp(&template).map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let inline = String(repeating: "Q", count: 40), fileKey = String(repeating: "F", count: 36)
+        try (fileKey + "\n").write(toFile: dir + "/web.key", atomically: false, encoding: .utf8)
+        chmod(dir + "/web.key", 0o600)
+        let path = dir + "/vipd.yaml"
+        try ("instances:\n" + instanceYAML(priority: 150, extra: "auth_hmac: { keys: { 1: \"\(inline)\", 2: \"file:web.key\" }, active_key: 2 }"))
+            .write(toFile: path, atomically: false, encoding: .utf8)
+        let shown = shell("\(vipd) check-config \(path)")
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains("keys: { 1: \"<set>\", 2: \"file:web.key\" }"), "\(shown.output)")
+        #expect(!shown.output.contains(inline) && !shown.output.contains(fileKey), "\(shown.output)")
+
+        chmod(dir + "/web.key", 0o640)
+        for command in ["check-config \(path)", "run --config \(path)"] {
+            let refused = shell("\(vipd) \(command)", timeout: 20)
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("\(path):8:"), "\(refused.output)")
+            #expect(refused.output.contains("key 2: key file \(dir)/web.key is readable or writable by others than its owner (mode 0640)"), "\(refused.output)")
+            #expect(!refused.output.contains(fileKey))
+        }
+    }
+}
