@@ -294,7 +294,8 @@ final class SimEndpoint: VRRPEndpoint {
     /// The kernel queues the packet; the loop is woken to read it (late, in batches, under load).
     private func arrive(_ packet: QueuedPacket) {
         queue.append(packet)
-        scheduleRead()
+        // A node with CPU to spare reads at once (no extra event per packet).
+        if plane.host.load == nil && !readScheduled { readBatch() } else { scheduleRead() }
     }
 
     private func scheduleRead() {
