@@ -63,7 +63,8 @@ enum HostileLab {
         HostileCase(name: "VRID 0", label: "bad_vrid", scope: .interface, arguments: "\(v4) --vrid 0"),
         HostileCase(name: "VRID nobody runs", label: "unknown_vrid", scope: .interface, arguments: "\(v4) --vrid 77"),
         HostileCase(name: "6 bytes", label: "truncated", scope: .interface, arguments: "\(v4) --truncate 6"),
-        HostileCase(name: "4 KiB (fragmented)", label: "oversize", scope: .interface, arguments: "\(v4) --pad 4100"),
+        // Longer than the longest message plus an auth_hmac trailer (4116 bytes): 8 + 4 + 4200.
+        HostileCase(name: "4 KiB (fragmented)", label: "oversize", scope: .interface, arguments: "\(v4) --pad 4200"),
         HostileCase(name: "v2 advert to a v3 router", label: "version_mismatch", scope: .router(instance: "web", family: "ipv4"),
                     arguments: "--src {src4} --version 2 --interval 1 --priority 254 --addr \(Lab.vip4)"),
         HostileCase(name: "unicast to a multicast router", label: "not_a_peer", scope: .router(instance: "web", family: "ipv4"),
