@@ -16,9 +16,13 @@ enum AuthLab {
     static let vipDB = "192.0.2.101"
     static let vipUni = "192.0.2.102"
 
-    /// `mode` nil: no auth_hmac at all.
-    static func yaml(priority: Int, router k: Int, mode: String? = "enforce") -> String {
-        let auth = mode.map { "auth_hmac: { keys: { 1: \"hex:\(key)\" }, mode: \($0) }" } ?? ""
+    /// A second key, for rotation.
+    static let nextKey = String(repeating: "c3", count: 48)
+
+    /// `mode` nil: no auth_hmac at all. `keys`: the ids of `key` (1) and `nextKey` (2) configured.
+    static func yaml(priority: Int, router k: Int, mode: String? = "enforce", keys: [Int] = [1], active: Int = 1) -> String {
+        let listed = keys.map { "\($0): \"hex:\($0 == 1 ? key : nextKey)\"" }.joined(separator: ", ")
+        let auth = mode.map { "auth_hmac: { keys: { \(listed) }, active_key: \(active), mode: \($0) }" } ?? ""
         return "metrics: { listen: \"127.0.0.1:\(metricsPort)\" }\n" + config(
             instanceYAML(name: "web", vrid: 51, priority: priority, addresses: [Lab.vip4, Lab.vip6], extra: auth),
             instanceYAML(name: "db", vrid: 52, priority: priority, interval: "1s", addresses: [vipDB],
@@ -109,7 +113,8 @@ extension LabScenarios {
     }
 
     /// receive-only → permissive → enforce on a running pair, one SIGHUP per node and step (Backup
-    /// first): no probe lost, no transition; then an unsigned forgery is refused as hmac_missing.
+    /// first), then a key rotation (add key 2, sign with it, drop key 1): no probe lost, no
+    /// transition, no advert refused; then an unsigned forgery is refused as hmac_missing.
     @Test func rollingRolloutBySIGHUPLosesNoProbe() throws {
         let lab = try Lab(routers: 2)
         defer { lab.teardown() }
@@ -117,17 +122,19 @@ extension LabScenarios {
         try lab.start(2, config: AuthLab.yaml(priority: 100, router: 2, mode: nil))
         try #require(waitUntil(15) { AuthLab.settled(lab) }, "pair did not settle: \(ElectionSnapshot(lab))\n\(lab.logs())")
         let before = ElectionSnapshot(lab)
-        let probe = try lab.startPing(Lab.vip4, count: 800, interval: "0.01")
+        let probe = try lab.startPing(Lab.vip4, count: 1400, interval: "0.01")
         usleep(500_000)
-        for mode in ["receive-only", "permissive", "enforce"] {
+        let steps: [(String, [Int], Int)] = [("receive-only", [1], 1), ("permissive", [1], 1), ("enforce", [1], 1),
+                                              ("enforce", [1, 2], 1), ("enforce", [1, 2], 2), ("enforce", [2], 2)]
+        for (mode, keys, active) in steps {
             for k in [2, 1] {
-                try lab.rewriteConfig(k, config: AuthLab.yaml(priority: k == 1 ? 200 : 100, router: k, mode: mode))
+                try lab.rewriteConfig(k, config: AuthLab.yaml(priority: k == 1 ? 200 : 100, router: k, mode: mode, keys: keys, active: active))
                 let reloads = lab.log(k).components(separatedBy: "reloaded:").count
                 lab.signal(k, SIGHUP)
                 #expect(waitUntil(5) { lab.log(k).components(separatedBy: "reloaded:").count > reloads }, "r\(k) did not reload to \(mode)\n\(lab.log(k))")
                 usleep(400_000)
             }
-            #expect(ElectionSnapshot(lab) == before, "\(mode): the election moved: \(before) → \(ElectionSnapshot(lab))")
+            #expect(ElectionSnapshot(lab) == before, "\(mode) keys \(keys) active \(active): the election moved: \(before) → \(ElectionSnapshot(lab))")
         }
         let result = try #require(probe.finish(timeout: 30), "ping did not finish")
         #expect(result.received == result.transmitted, "probes lost during the rollout: \(result)")
