@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "VRRPNode", dependencies: ["VRRP"]),
 
         // The YAML configuration file: parsing, validation with file:line:column errors, rendering.
-        .target(name: "VIPDConfig", dependencies: ["VRRP", .product(name: "Yams", package: "Yams")]),
+        .target(name: "VIPDConfig", dependencies: ["VRRP", "VRRPNode", .product(name: "Yams", package: "Yams")]),
 
         // System calls (EINTR, typed errors, capability advice), clocks, Unix socket addresses and
         // threads, for everything above; its C half wraps what Swift's Glibc module lacks

@@ -3,6 +3,7 @@
 // reflection all show `<set>`), so logging a configuration value never leaks one.
 
 import VRRP
+import VRRPNode
 
 /// An instance's `auth_hmac` block, every default filled in.
 public struct HMACAuthConfig: Hashable, Sendable {
@@ -44,12 +45,10 @@ public struct HMACAuthConfig: Hashable, Sendable {
     /// Accepted `time_window` values.
     public static let timeWindowRange = Duration.seconds(1)...Duration.seconds(300)
 
-    /// `time_window` when not set: three advertisement intervals rounded up to whole seconds, at
-    /// least 5 s (so a fast group tolerates clocks a few seconds apart), at most the largest allowed
-    /// window (300 s; a v2 instance may advertise every 255 s).
+    /// `time_window` when not set: the core's rule (keepalived's: three advertisement intervals in
+    /// whole seconds, at least 5 s, at most 300 s), so the file and the wire agree.
     public static func defaultTimeWindow(advertInterval: AdvertInterval) -> Duration {
-        let threeIntervals = (Int64(advertInterval.centiseconds) * 3 + 99) / 100
-        return .seconds(min(max(threeIntervals, 5), 300))
+        .seconds(Int64(AuthHMACSettings.defaultTimeWindow(advertInterval: advertInterval)))
     }
 
     /// `timeWindow` in whole seconds (the loader accepts whole seconds only).

@@ -56,10 +56,11 @@ public struct AuthHMACSettings: Hashable, Sendable {
         self.timeWindow = timeWindow; self.mode = mode
     }
 
-    /// The default `time_window` for an advertisement interval: max(3 × interval, 5 s), in whole
-    /// seconds rounded up, at most 300 s.
+    /// The default `time_window` for an advertisement interval: max(3 × interval, 5 s), at most
+    /// 300 s, with the interval in whole seconds rounded down first, exactly as keepalived derives it
+    /// (so mixed groups default alike; the 5 s floor covers the rounding).
     public static func defaultTimeWindow(advertInterval: AdvertInterval) -> UInt32 {
-        let threeIntervals = (UInt32(advertInterval.centiseconds) * 3 + 99) / 100
+        let threeIntervals = UInt32(advertInterval.centiseconds) / 100 * 3
         return min(max(threeIntervals, defaultWindowFloor), timeWindows.upperBound)
     }
 

@@ -363,13 +363,14 @@ struct AuthSequenceTests {
         #expect(UTCTime(unixSeconds: 0x1_0000_0005, nanoseconds: 0).seconds == 5)
     }
 
-    @Test("default window: max(3 × interval, 5 s), rounded up, at most 300 s")
+    @Test("default window: max(3 × whole seconds of the interval, 5 s), at most 300 s (keepalived's derivation)")
     func defaultWindow() {
         #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 100)) == 5)
         #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 1)) == 5)
+        #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 199)) == 5)
         #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 200)) == 6)
-        #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 201)) == 7)
-        #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 4095)) == 123)
+        #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 299)) == 6)
+        #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(centiseconds: 4095)) == 120)
         #expect(AuthHMACSettings.defaultTimeWindow(advertInterval: AdvertInterval(seconds: 255)) == 300)
     }
 
