@@ -75,7 +75,7 @@ private struct KeyDirectory {
         let slow = try VIPDConfiguration.parse(yaml: minimal("    advert_interval: 4s\n    auth_hmac: { keys: { 3: \"\(key32)\" } }\n"), file: "t")
         #expect(slow.instances[0].authHMAC?.timeWindow == .seconds(12))
         let odd = try VIPDConfiguration.parse(yaml: minimal("    advert_interval: 2510ms\n    auth_hmac: { keys: { 3: \"\(key32)\" } }\n"), file: "t")
-        #expect(odd.instances[0].authHMAC?.timeWindow == .seconds(8), "7.53 s rounds up to whole seconds")
+        #expect(odd.instances[0].authHMAC?.timeWindow == .seconds(6), "3 × the interval in whole seconds (2 s), as keepalived")
         let v2 = try VIPDConfiguration.parse(yaml: minimal("    version: 2\n    advert_interval: 200s\n    auth_hmac: { keys: { 3: \"\(key32)\" } }\n"), file: "t")
         #expect(v2.instances[0].authHMAC?.timeWindow == .seconds(300), "capped at the largest allowed window")
         #expect(v2.instances[0].routerConfig(family: .ipv4, primaryAddress: ip("192.0.2.1")).authentication == .none)
