@@ -5,6 +5,9 @@ public struct Statement: Hashable, Sendable {
     public var words: [String]
     public var location: SourceLocation
     public var block: [Statement]?
+    /// The line as the parser saw it (after substitution), for keywords keepalived re-reads with
+    /// single quotes and escapes (scripts).
+    public var text: String = ""
 
     public var keyword: String { words[0] }
     public var arguments: ArraySlice<String> { words.dropFirst() }
@@ -58,7 +61,7 @@ enum Blocks {
                 return result
             default:
                 let words = words(line.text)
-                if !words.isEmpty { result.append(Statement(words: words, location: line.location)) }
+                if !words.isEmpty { result.append(Statement(words: words, location: line.location, text: line.text)) }
             }
         }
         if let opener { throw KeepalivedParseError(opener, "the block opened here is never closed (a '}' is missing)") }

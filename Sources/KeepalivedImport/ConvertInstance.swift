@@ -179,21 +179,19 @@ extension Converter {
                 checksumAsV2 = (on, s.location)
             case "garp_lower_prio_delay", "garp_lower_prio_repeat":
                 note(s.location, "\(s.keyword) is not converted: vipd answers a lower-priority advertisement with its own advertisement (RFC 9568) and sends no extra gratuitous ARP then; nothing to do unless your switches need it")
-            case "notify_master", "notify_backup", "notify_fault", "notify_stop":
-                guard let command = s.value, !command.isEmpty else { invalid(s, "a command"); continue }
-                notifies = true
-                draft.keys[s.keyword] = YAMLEntry(s.keyword, .scalar(YAMLWriter.string(command)), s.location)
-                scriptRunsAsOther(s, command: command)
-            case "notify":
-                guard let command = s.value, !command.isEmpty else { invalid(s, "a command"); continue }
-                let path = command.split(separator: " ").first.map(String.init) ?? command
-                guard path.hasPrefix("/"), path == command else {
-                    note(s.location, "notify \(command): vipd's notify is one absolute program path, called with INSTANCE NAME STATE PRIORITY; not converted: write a wrapper script at an absolute path that runs this command, and name it here")
+            case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
+                guard let (arguments, rest) = ScriptWords.command(s) else {
+                    note(s.location, "\(s.keyword): keepalived cannot read this script line (an open quote or escape), so it ignores it; correct the quoting"); continue
+                }
+                if s.keyword == "notify" && (arguments.count > 1 || !arguments[0].hasPrefix("/")) {
+                    note(s.location, "notify \(ScriptWords.shellCommand(arguments)): vipd's notify is one absolute program path, called with INSTANCE NAME STATE PRIORITY; not converted: write a wrapper script at an absolute path that runs this command with those arguments, and name it here")
                     continue
                 }
                 notifies = true
-                draft.keys["notify"] = YAMLEntry("notify", .scalar(YAMLWriter.string(path)), s.location)
-                scriptRunsAsOther(s, command: command)
+                operatorsAsArguments(s, arguments)
+                let value = s.keyword == "notify" ? arguments[0] : ScriptWords.shellCommand(arguments)
+                draft.keys[s.keyword] = YAMLEntry(s.keyword, .scalar(YAMLWriter.string(value)), s.location)
+                scriptRunsAsOther(s, user: rest)
             case "notify_deleted", "notify_master_rx_lower_pri":
                 note(s.location, "\(s.keyword) is not converted: vipd has no such event; nothing to do unless a script relied on it")
             case "accept":
@@ -381,7 +379,7 @@ extension Converter {
                     note(line.location, "track_interface \(name) weight \(w) reverse is not converted as reverse: vipd adds the weight while the interface is down; the weight is kept without reverse")
                 }
                 if draft.priority == 255 && w != 0 {
-                    note(line.location, "track_interface \(name) weight \(w) on an instance with priority 255 (whose priority cannot change); vipd refuses it, so weight 0 is used: the instance goes to Fault while the interface is down")
+                    note(line.location, "track_interface \(name) weight \(w) on an instance with priority 255 (whose priority cannot change): keepalived sets it to 0 and so does the import: the instance goes to Fault while the interface is down; write weight 0 or lower the priority")
                     entries.append(YAMLEntry("weight", .scalar("0"), line.location))
                 } else {
                     entries.append(YAMLEntry("weight", .scalar("\(w)"), line.location))
@@ -424,11 +422,18 @@ extension Converter {
 
     /// A notify script given its own user (`notify_master CMD USER [GROUP]`): vipd runs every
     /// notify script as script_user.
-    mutating func scriptRunsAsOther(_ s: Statement, command: String) {
-        guard s.words.count > 2 else { return }
-        let user = s.words[2] + (s.words.count > 3 ? ":" + s.words[3] : "")
+    /// keepalived runs scripts without a shell: `&&`, `|`, `;`, `>` … reach the program as arguments.
+    mutating func operatorsAsArguments(_ s: Statement, _ arguments: [String]) {
+        let operators = arguments.dropFirst().filter { ["&&", "||", "|", ";", ">", ">>", "<", "&", "2>&1"].contains($0) }
+        guard let first = operators.first else { return }
+        note(s.location, "\(s.keyword): keepalived runs \(arguments[0]) without a shell, so \(first) reaches it as an argument; the import keeps that (quoted), but if you meant a shell, write \"/bin/sh -c '…'\" in keepalived.conf and import again")
+    }
+
+    mutating func scriptRunsAsOther(_ s: Statement, user words: [String]) {
+        guard let first = words.first else { return }
+        let user = first + (words.count > 1 ? ":" + words[1] : "")
         if user != scriptUser {
-            note(s.location, "\(s.keyword) runs as \(user) in keepalived; vipd runs notify scripts as script_user (\(scriptUser ?? "root")); make the script switch user (e.g. runuser -u \(s.words[2]) --), or set script_user")
+            note(s.location, "\(s.keyword) runs as \(user) in keepalived; vipd runs notify scripts as script_user (\(scriptUser ?? "not set")); make the script switch user (e.g. runuser -u \(first) --), or set script_user")
         }
     }
 

@@ -5,7 +5,8 @@
 struct VRRPScript {
     var name: String
     var location: SourceLocation
-    var run: (String, SourceLocation)?
+    /// The program and its arguments, as keepalived runs them.
+    var run: ([String], SourceLocation)?
     var interval: (Int, SourceLocation)?
     var timeout: (Int, SourceLocation)?
     var weight: (Int, SourceLocation)?
@@ -38,7 +39,8 @@ struct Converter {
     var groups: [YAMLElement] = []
 
     mutating func note(_ location: SourceLocation, _ message: String) {
-        notes.append(ImportNote(location, message))
+        let note = ImportNote(location, message)
+        if !notes.contains(note) { notes.append(note) }   // a script shared by instances is noted once
     }
 
     /// Blocks vipd has no counterpart for, and what to use instead.
@@ -175,8 +177,14 @@ struct Converter {
         for s in block.block ?? [] {
             switch s.keyword {
             case "script":
-                let command = s.arguments.joined(separator: " ")
-                if command.isEmpty { invalid(s, "a command") } else { script.run = (command, s.location) }
+                guard let (arguments, rest) = ScriptWords.command(s) else {
+                    note(s.location, "vrrp_script \(name): keepalived cannot read this script line (an open quote or escape), so it ignores it; correct the quoting")
+                    continue
+                }
+                if !rest.isEmpty {
+                    note(s.location, "vrrp_script \(name): keepalived runs only the first word, \(arguments[0]), and ignores \(rest.joined(separator: " ")); so does the import: quote the whole command (script \"\(([arguments[0]] + rest).joined(separator: " "))\") if the words were meant for it")
+                }
+                script.run = (arguments, s.location)
             case "interval":
                 if let us = s.value.flatMap(Values.microseconds), us > 0 { script.interval = (us, s.location) } else { invalid(s, "a number of seconds") }
             case "timeout":
@@ -215,17 +223,16 @@ struct Converter {
         }
         script.used = true
         scripts[name] = script
-        guard let (command, runAt) = script.run else {
+        guard let (arguments, runAt) = script.run else {
             note(script.location, "vrrp_script \(name) has no script line, so it is not converted; add one")
             return nil
         }
-        let program = command.split(separator: " ").first.map(String.init) ?? command
+        let program = arguments[0]
+        let command = ScriptWords.shellCommand(arguments)
+        operatorsAsArguments(Statement(words: ["vrrp_script \(name)"], location: runAt), arguments)
         guard program.hasPrefix("/") else {
             note(runAt, "vrrp_script \(name): \(program) is not an absolute path (keepalived looks it up in PATH); vipd needs the full path, so the script is not converted: write script \"/full/path/\(program) …\" and import again")
             return nil
-        }
-        if command.contains(where: { "$`;|&<>*?()~".contains($0) }) {
-            note(runAt, "vrrp_script \(name): vipd runs the command with /bin/sh -c, which interprets $ ` ; | & < > * ? ( ) ~; keepalived passes the words as they are: check the command still does what it did")
         }
         var entries = [YAMLEntry("name", .scalar(YAMLWriter.string(Values.vipdName(name))), script.location),
                        YAMLEntry("run", .scalar(YAMLWriter.string(command)), runAt)]
@@ -250,7 +257,7 @@ struct Converter {
         }
         if let (w, at) = weight ?? script.weight {
             if ownerPriority == 255 && w != 0 {
-                note(at, "track_script \(name): weight \(w) on an instance with priority 255 (the address owner, whose priority cannot change); vipd refuses it, so weight 0 is used: the instance goes to Fault while the script fails")
+                note(at, "track_script \(name): weight \(w) on an instance with priority 255 (the address owner, whose priority cannot change): keepalived sets it to 0 and so does the import: the instance goes to Fault while the script fails; write weight 0 or lower the priority")
                 entries.append(YAMLEntry("weight", .scalar("0"), at))
             } else {
                 entries.append(YAMLEntry("weight", .scalar("\(w)"), at))

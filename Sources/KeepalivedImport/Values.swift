@@ -84,3 +84,75 @@ enum Values {
         return (start...last).map { "\(prefix).\($0)\(suffix)" }
     }
 }
+
+/// How keepalived reads a script line, and how vipd's command line says the same.
+enum ScriptWords {
+    /// keepalived's alloc_strvec_quoted_escaped_common: blank-separated words in which `"…"` and
+    /// `'…'` quote (the quotes go, adjacent text joins); with `escapes`, `\n`, `\t`, `\xHH`, `\NNN`
+    /// (octal), `\cC` and `\C` are decoded, without them `\C` is kept as it is. nil when a quote
+    /// or an escape is left open.
+    static func split(_ text: String, escapes: Bool) -> [String]? {
+        let b = Array(text.utf8)
+        func isBlank(_ c: UInt8) -> Bool { c == 0x20 || (0x09...0x0d).contains(c) }
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: return c - 0x30
+            case 0x41...0x46: return c - 0x41 + 10
+            case 0x61...0x66: return c - 0x61 + 10
+            default: return nil
+            }
+        }
+        var words: [String] = [], i = 0
+        while i < b.count {
+            if isBlank(b[i]) { i += 1; continue }
+            var word: [UInt8] = [], quote: UInt8?
+            while i < b.count {
+                let c = b[i]
+                if quote == nil && isBlank(c) { break }
+                if let q = quote, c == q { quote = nil; i += 1; continue }
+                if quote == nil && (c == 0x22 || c == 0x27) { quote = c; i += 1; continue }
+                guard c == 0x5c else { word.append(c); i += 1; continue }
+                i += 1
+                guard i < b.count else { return nil }
+                guard escapes else { word += [0x5c, b[i]]; i += 1; continue }
+                let e = b[i]
+                if e == 0x78, i + 1 < b.count, let first = hex(b[i + 1]) {          // \xHH
+                    var value = first
+                    i += 2
+                    if i < b.count, let second = hex(b[i]) { value = value << 4 | second; i += 1 }
+                    word.append(value)
+                } else if e == 0x63, i + 1 < b.count {                              // \cC
+                    word.append(b[i + 1] & 0x1f); i += 2
+                } else if (0x30...0x37).contains(e) {                               // \NNN
+                    var value: UInt8 = 0, digits = 0
+                    while digits < 3, i < b.count, (0x30...0x37).contains(b[i]) { value = value &<< 3 &+ (b[i] - 0x30); i += 1; digits += 1 }
+                    word.append(value)
+                } else {
+                    let table: [UInt8: UInt8] = [0x61: 0x07, 0x62: 0x08, 0x45: 0x1b, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09, 0x76: 0x0b]
+                    word.append(table[e] ?? e); i += 1
+                }
+            }
+            if quote != nil { return nil }
+            words.append(String(decoding: word, as: UTF8.self))
+        }
+        return words
+    }
+
+    /// A command line that `/bin/sh -c` splits into exactly `arguments`: words with characters the
+    /// shell treats specially are single-quoted.
+    static func shellCommand(_ arguments: [String]) -> String {
+        arguments.map { word in
+            let safe = !word.isEmpty && !word.hasPrefix("#") && !word.hasPrefix("~")
+                && !word.contains { " \t\n|&;<>()$`\\\"'*?[".contains($0) }
+            return safe ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+
+    /// A script keyword (`script`, `notify_master` …) as keepalived reads it: the arguments of the
+    /// command (its first quoted word, split again with escapes) and the words after it.
+    static func command(_ statement: Statement) -> (arguments: [String], rest: [String])? {
+        guard let outer = split(statement.text, escapes: false), outer.count >= 2,
+              let arguments = split(outer[1], escapes: true), !arguments.isEmpty else { return nil }
+        return (arguments, Array(outer.dropFirst(2)))
+    }
+}

@@ -47,7 +47,8 @@ enum YAMLWriter {
         for (index, entry) in entries.enumerated() {
             let lead = index == 0 && firstPrefix != nil ? firstPrefix! : pad
             if let remark = entry.remark {
-                for part in remark.split(separator: "\n") { lines.append((pad + "# " + part, nil)) }
+                let remarkPad = index == 0 && firstPrefix != nil ? String(repeating: " ", count: firstPrefix!.count - 2) : pad
+                for part in remark.split(separator: "\n") { lines.append((remarkPad + "# " + part, nil)) }
             }
             switch entry.item {
             case .scalar(let text):
