@@ -310,7 +310,10 @@ extension Converter {
             switch s.keyword {
             case "key":
                 guard s.words.count == 3, let id = Values.integer(s.words[1], in: 1...255) else { invalid(s, "key ID(1–255) VALUE"); continue }
-                keys.append(YAMLEntry("\(id)", .scalar(YAMLWriter.string(s.words[2])), s.location))
+                var key = s.words[2]
+                let credential = "file:$CREDENTIALS_DIRECTORY/"
+                if key.hasPrefix(credential) { key = "file:" + key.dropFirst(credential.count) }   // vipd looks a bare name up there
+                keys.append(YAMLEntry("\(id)", .scalar(YAMLWriter.string(key)), s.location))
             case "active_key":
                 if let id = s.value.flatMap({ Values.integer($0, in: 1...255) }) { entries.append(YAMLEntry("active_key", .scalar("\(id)"), s.location)) } else { invalid(s, "1–255") }
             case "anti_replay":

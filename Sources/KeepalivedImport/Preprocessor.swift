@@ -190,7 +190,11 @@ struct Preprocessor {
         case ("_HASH", _) where reference.parameters.isEmpty: return ["#"]
         case ("_BANG", _) where reference.parameters.isEmpty: return ["!"]
         case ("_ENV", true) where reference.parameters.count == 1:
-            return [fileSystem.environment(reference.parameters[0]) ?? ""]
+            let name = reference.parameters[0]
+            // systemd's credentials directory exists only inside the unit: kept as a name the
+            // converter turns into vipd's own credential lookup (auth_hmac `file:NAME`).
+            if name == "CREDENTIALS_DIRECTORY", fileSystem.environment(name) == nil { return ["$CREDENTIALS_DIRECTORY"] }
+            return [fileSystem.environment(name) ?? ""]
         case ("_RANDOM", _):
             throw KeepalivedParseError(location, "${_RANDOM} takes a new value each time keepalived reads the file; write the value you want instead")
         default:
