@@ -72,7 +72,7 @@ extension Converter {
         var unicastPeers: [YAMLElement] = []
         var unicastPeerBlock: SourceLocation?
         var notifies = false
-        var password: (String, SourceLocation)?
+        var password: (String, SourceLocation, truncated: Bool)?
         var strictHere = false
         var checksumAsV2: (Bool, SourceLocation)?
 
@@ -230,11 +230,12 @@ extension Converter {
         if let (us, at) = advert {
             draft.keys["advert_interval"] = YAMLEntry("advert_interval", .scalar(advertInterval(us, version: version, at: at)), at)
         }
-        if let (pass, at) = password {
+        if let (pass, at, truncated) = password {
             if version == 3 {
                 note(at, "authentication: VRRPv3 has no authentication (keepalived ignores it with version 3 too), so it is not converted; use auth_hmac if you need it")
             } else {
-                draft.keys["auth_pass"] = YAMLEntry("auth_pass", .scalar(YAMLWriter.string(pass)), at)
+                draft.keys["auth_pass"] = YAMLEntry("auth_pass", .scalar(YAMLWriter.string(pass)), at,
+                                                    remark: truncated ? "auth_pass: the first 8 bytes of keepalived's auth_pass, the part keepalived sends" : nil)
             }
         }
         if let nopreempt {
@@ -285,7 +286,7 @@ extension Converter {
 
     /// `authentication { auth_type PASS; auth_pass SECRET }`: the password keepalived uses (its
     /// first 8 bytes), or nil after a note.
-    mutating func authentication(_ block: Statement, instance: String) -> (String, SourceLocation)? {
+    mutating func authentication(_ block: Statement, instance: String) -> (String, SourceLocation, truncated: Bool)? {
         let body = block.block ?? []
         let type = body.last { $0.keyword == "auth_type" }
         if let type, type.value != "PASS" {
@@ -298,9 +299,9 @@ extension Converter {
         }
         let bytes = Array(secret.utf8)
         if bytes.count > 8 {
-            return (String(decoding: bytes.prefix(8), as: UTF8.self), pass.location)
+            return (String(decoding: bytes.prefix(8), as: UTF8.self), pass.location, true)
         }
-        return (secret, pass.location)
+        return (secret, pass.location, false)
     }
 
     /// keepalived's `auth_hmac { key ID VALUE; active_key ID; anti_replay; time_window; mode }`.

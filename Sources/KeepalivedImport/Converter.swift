@@ -308,7 +308,7 @@ struct Converter {
             case "track_file", "track_process", "track_bfd":
                 note(s.location, "vrrp_sync_group \(name) \(s.keyword) is not converted: \(Self.unsupportedBlocks[s.keyword] ?? "vipd has no BFD: use a track script instead")")
             case "global_tracking", "sync_group_tracking_weight":
-                note(s.location, "vrrp_sync_group \(name) \(s.keyword) is not converted: in vipd each member keeps its own tracking weights and a member in Fault takes the group to Backup; nothing to do unless you relied on summed weights")
+                note(s.location, "vrrp_sync_group \(name) \(s.keyword) is not converted: in vipd each member keeps its own tracking weights (the group's track_* are added to every member); nothing to do unless you relied on summed weights")
             default:
                 note(s.location, "vrrp_sync_group \(name) \(s.keyword) is not converted: vipd's sync groups list their instances only")
             }
