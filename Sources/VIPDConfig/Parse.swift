@@ -43,17 +43,17 @@ enum Limits {
 
 enum Keys {
     static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "realtime_priority",
-                      "lock_memory", "enable_script_security", "instances", "sync_groups"]
+                      "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
-                           "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac"]
+                           "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac"] + NotifyKeys.instance
     static let metrics = ["listen"]
     static let unicast = ["source", "peers", "ttl_check"]
     static let garp = ["count", "interval", "repeat_after", "refresh"]
     static let track = ["interfaces", "scripts"]
     static let trackedInterface = ["name", "weight"]
-    static let trackedScript = ["name", "run", "interval", "timeout", "weight", "rise", "fall"]
-    static let syncGroup = ["name", "instances"]
+    static let trackedScript = ["name", "run", "interval", "timeout", "weight", "rise", "fall", "user"]
+    static let syncGroup = ["name", "instances"] + NotifyKeys.syncGroup
 }
 
 extension VIPDConfiguration {
@@ -185,6 +185,7 @@ struct ConfigDecoder {
         if let n = fields.optional("enable_script_security") {
             config.enableScriptSecurity = try reader.bool(n, "enable_script_security")
         }
+        if let n = fields.optional("script_user") { config.scriptUser = try scriptUser(n, "script_user") }
 
         let list = try reader.sequence(try fields.required("instances", in: "the top level"), "instances")
         guard !list.isEmpty else {
@@ -298,11 +299,7 @@ struct ConfigDecoder {
         if let n = f.optional("virtual_mac") { c.virtualMAC = try reader.bool(n, "virtual_mac") }
         if let n = f.optional("garp") { c.garp = try garp(n) }
         if let n = f.optional("track") { c.track = try track(n, priority: c.priority) }
-        if let n = f.optional("notify") {
-            let path = try reader.absolutePath(n, "notify")
-            scripts.add(path, "notify", at: n)
-            c.notify = path
-        }
+        try instanceNotify(f, into: &c)
         if let n = f.optional("takeover") {
             c.takeover = try reader.oneOf(n, "takeover", [("auto", TakeoverMode.auto), ("manual", .manual)])
         }
