@@ -180,18 +180,9 @@ extension Converter {
             case "garp_lower_prio_delay", "garp_lower_prio_repeat":
                 note(s.location, "\(s.keyword) is not converted: vipd answers a lower-priority advertisement with its own advertisement (RFC 9568) and sends no extra gratuitous ARP then; nothing to do unless your switches need it")
             case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
-                guard let (arguments, rest) = ScriptWords.command(s) else {
-                    note(s.location, "\(s.keyword): keepalived cannot read this script line (an open quote or escape), so it ignores it; correct the quoting"); continue
-                }
-                if s.keyword == "notify" && (arguments.count > 1 || !arguments[0].hasPrefix("/")) {
-                    note(s.location, "notify \(ScriptWords.shellCommand(arguments)): vipd's notify is one absolute program path, called with INSTANCE NAME STATE PRIORITY; not converted: write a wrapper script at an absolute path that runs this command with those arguments, and name it here")
-                    continue
-                }
+                guard let entry = notifyCommand(s) else { continue }
                 notifies = true
-                operatorsAsArguments(s, arguments)
-                let value = s.keyword == "notify" ? arguments[0] : ScriptWords.shellCommand(arguments)
-                draft.keys[s.keyword] = YAMLEntry(s.keyword, .scalar(YAMLWriter.string(value)), s.location)
-                scriptRunsAsOther(s, user: rest)
+                draft.keys[s.keyword] = entry
             case "notify_deleted", "notify_master_rx_lower_pri":
                 note(s.location, "\(s.keyword) is not converted: vipd has no such event; nothing to do unless a script relied on it")
             case "accept":
@@ -426,6 +417,26 @@ extension Converter {
 
     /// A notify script given its own user (`notify_master CMD USER [GROUP]`): vipd runs every
     /// notify script as script_user.
+    /// A `notify*` line as vipd's key of the same name: the words keepalived runs, written so that
+    /// vipd's splitting (and /bin/sh's) gives them back; nil after a note.
+    mutating func notifyCommand(_ s: Statement) -> YAMLEntry? {
+        guard let (arguments, rest) = ScriptWords.command(s) else {
+            note(s.location, "\(s.keyword): keepalived cannot read this script line (an open quote or escape), so it ignores it; correct the quoting")
+            return nil
+        }
+        guard arguments[0].hasPrefix("/") else {
+            note(s.location, "\(s.keyword): \(arguments[0]) is not an absolute path (keepalived looks it up in PATH); vipd runs no PATH search, so it is not converted: write the full path and import again")
+            return nil
+        }
+        guard !ScriptWords.hasControlCharacters(arguments) else {
+            note(s.location, "\(s.keyword): an argument holds a control character (from an escape such as \\t or \\x01), which vipd's configuration refuses; not converted: pass it another way (e.g. let the script decode it)")
+            return nil
+        }
+        operatorsAsArguments(s, arguments)
+        scriptRunsAsOther(s, user: rest)
+        return YAMLEntry(s.keyword, .scalar(YAMLWriter.string(ScriptWords.shellCommand(arguments))), s.location)
+    }
+
     /// keepalived runs scripts without a shell: `&&`, `|`, `;`, `>` … reach the program as arguments.
     mutating func operatorsAsArguments(_ s: Statement, _ arguments: [String]) {
         let operators = arguments.dropFirst().filter { ["&&", "||", "|", ";", ">", ">>", "<", "&", "2>&1"].contains($0) }

@@ -229,6 +229,10 @@ struct Converter {
         }
         let program = arguments[0]
         let command = ScriptWords.shellCommand(arguments)
+        guard !ScriptWords.hasControlCharacters(arguments) else {
+            note(runAt, "vrrp_script \(name): an argument holds a control character (from an escape such as \\t or \\x01), which vipd's configuration refuses; not converted: pass it another way (e.g. let the script decode it)")
+            return nil
+        }
         operatorsAsArguments(Statement(words: ["vrrp_script \(name)"], location: runAt), arguments)
         guard program.hasPrefix("/") else {
             note(runAt, "vrrp_script \(name): \(program) is not an absolute path (keepalived looks it up in PATH); vipd needs the full path, so the script is not converted: write script \"/full/path/\(program) …\" and import again")
@@ -278,6 +282,7 @@ struct Converter {
         guard let name = block.value else { note(block.location, "vrrp_sync_group without a name is not converted; give it one"); return }
         var members: [YAMLElement] = []
         var memberIndices: [Int] = []
+        var groupNotify: [String: YAMLEntry] = [:]
         let vipdName = Values.vipdName(name)
         if vipdName != name {
             note(block.location, "vrrp_sync_group \(name): vipd names are 1–64 of A-Z a-z 0-9 _ - .; it is called \(vipdName)")
@@ -299,7 +304,7 @@ struct Converter {
                     members.append(YAMLElement(.scalar(YAMLWriter.string(instances[index].name)), member.1))
                 }
             case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
-                note(s.location, "vrrp_sync_group \(name) \(s.keyword) is not converted: vipd runs notify scripts per instance, not per group; put it on one member instance (it then gets INSTANCE NAME instead of GROUP NAME)")
+                if let entry = notifyCommand(s) { groupNotify[s.keyword] = entry }
             case "track_interface", "track_script":
                 for index in memberIndices { instances[index].groupTracking.append(s) }
                 if memberIndices.isEmpty {
@@ -318,8 +323,9 @@ struct Converter {
             note(block.location, "vrrp_sync_group \(name) has no instance left, so it is not converted")
             return
         }
+        let notify = ["notify", "notify_master", "notify_backup", "notify_fault", "notify_stop"].compactMap { groupNotify[$0] }
         groups.append(YAMLElement(.mapping([YAMLEntry("name", .scalar(YAMLWriter.string(vipdName)), block.location),
-                                            YAMLEntry("instances", .list(members), nil)]), block.location))
+                                            YAMLEntry("instances", .list(members), nil)] + notify), block.location))
     }
 
     // MARK: output

@@ -138,6 +138,14 @@ enum ScriptWords {
         return words
     }
 
+    /// Whether an argument holds a character vipd's configuration strings refuse: control characters
+    /// and invisible formatting characters.
+    static func hasControlCharacters(_ arguments: [String]) -> Bool {
+        arguments.contains { $0.unicodeScalars.contains { c in
+            c.value < 0x20 || (0x7f...0x9f).contains(c.value) || c.properties.generalCategory == .format
+        } }
+    }
+
     /// A command line that `/bin/sh -c` splits into exactly `arguments`: words with characters the
     /// shell treats specially are single-quoted.
     static func shellCommand(_ arguments: [String]) -> String {

@@ -83,3 +83,20 @@ import VIPDConfig
         }
     }
 }
+
+/// The converted commands reach vipd's loader as the words keepalived runs (keepalived.conf(5)'s
+/// quoting example, decoded by hand from its rules).
+@Suite struct ConvertedCommandTests {
+    @Test func vipdRunsTheArgumentsKeepalivedRuns() throws {
+        let testCase = try CorpusTests.load("grammar-script-quoting")
+        let result = try KeepalivedImport.convert(file: CorpusTests.root + "/keepalived.conf", configID: "r1",
+                                                  fileSystem: .inMemory(testCase.files))
+        let config = try VIPDConfiguration.parse(yaml: result.yaml, file: "converted")
+        let instance = try #require(config.instance(named: "VI_1"))
+        #expect(instance.stateCommands.master == ["/etc/keepalived/notify_event.sh", " spaces\\x20file ", "\"s p a c e \"", "SG1.low", "master"])
+        #expect(instance.stateCommands.stop == ["/etc/keepalived/notify_event.sh", "it's", "\\x41", "$HOME"])
+        #expect(instance.stateCommands.backup == nil, "a control character cannot be carried")
+        #expect(instance.notifyStyle == .keepalived)
+        #expect(instance.track.scripts.map(\.run) == ["/usr/bin/killall"])
+    }
+}
