@@ -50,7 +50,8 @@ extension Converter {
         var suffix = 2
         while instances.contains(where: { $0.name == name }) { name = Values.vipdName(keepalivedName) + "_\(suffix)"; suffix += 1 }
         if name != keepalivedName {
-            note(block.location, "vrrp_instance \(keepalivedName): vipd names are 1–64 of A-Z a-z 0-9 _ - .; it is called \(name), which notify scripts and `vipd status` then show")
+            let why = Values.isVIPDName(keepalivedName) ? "an earlier instance's converted name is \(keepalivedName)" : "vipd names are 1–64 of A-Z a-z 0-9 _ - ."
+            note(block.location, "vrrp_instance \(keepalivedName): \(why); it is called \(name), which notify scripts and `vipd status` then show: rename it in keepalived.conf to keep one name")
         }
         var draft = InstanceDraft(keepalivedName: keepalivedName, name: name, location: block.location)
         let body = block.block ?? []
@@ -209,15 +210,21 @@ extension Converter {
             note(block.location, "vrrp_instance \(keepalivedName) has no virtual address vipd can use, so it is not converted; add a virtual_ipaddress")
             return
         }
+        var versionRemark: String? = versionOrigin == nil ? "version 2: keepalived's default, written out (vipd's default is 3)" : nil
+        let explicitVersion = body.last { $0.keyword == "version" }.flatMap { $0.value.flatMap { Values.integer($0, in: 2...3) } }
         if family == 6 && version == 2 {
-            if let versionOrigin {
-                note(versionOrigin, "version 2 carries IPv4 only; vrrp_instance \(keepalivedName) has IPv6 addresses, so it runs version 3 (as keepalived does)")
+            if explicitVersion == 2, let versionOrigin {
+                if strict == nil && !strictHere {
+                    note(versionOrigin, "version 2 with IPv6 addresses: keepalived runs VRRPv2 over IPv6 (its own extension), vipd runs version 2 for IPv4 only; converted as version 3: the other routers must run version 3 too (write version 3 in their keepalived.conf)")
+                } else {
+                    note(versionOrigin, "version 2 with IPv6 addresses under strict mode: keepalived runs version 3, and so does the import; write version 3")
+                }
             }
             version = 3
-            versionOrigin = nil
+            versionOrigin = explicitVersion == nil ? nil : versionOrigin
+            versionRemark = explicitVersion == nil ? "version 3: keepalived's choice for an instance with IPv6 addresses, written out" : nil
         }
-        draft.keys["version"] = YAMLEntry("version", .scalar("\(version)"), versionOrigin ?? block.location,
-                                          remark: versionOrigin == nil ? "version \(version): keepalived's default for this instance, written out (vipd's default is 3)" : nil)
+        draft.keys["version"] = YAMLEntry("version", .scalar("\(version)"), versionOrigin ?? block.location, remark: versionRemark)
         if let (us, at) = advert {
             draft.keys["advert_interval"] = YAMLEntry("advert_interval", .scalar(advertInterval(us, version: version, at: at)), at)
         }

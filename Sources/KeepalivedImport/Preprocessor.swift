@@ -26,6 +26,7 @@ struct Preprocessor {
     static let maxLines = 100_000
     static let maxSubstitutions = 1_000
     static let maxNesting = 64
+    static let maxLineLength = 65_536
 
     init(fileSystem: KeepalivedFileSystem, configID: String) {
         self.fileSystem = fileSystem; self.configID = configID
@@ -166,6 +167,9 @@ struct Preprocessor {
             replaced = true
             let first = value.first ?? ""
             chars.replaceSubrange(i..<reference.end, with: Array(first))
+            guard chars.count <= Self.maxLineLength else {
+                throw KeepalivedParseError(location, "parameter substitution makes the line longer than \(Self.maxLineLength) characters")
+            }
             if value.count > 1 { rest = Array(value.dropFirst()); break }
             if first.drop(while: { $0 == " " || $0 == "\t" }).first == "~" { break }
         }
@@ -310,8 +314,8 @@ struct Preprocessor {
             }
         }
         if hex && (start < 0 || end < 0) { throw KeepalivedParseError(location, "~SEQx takes positive numbers only: \(line)") }
-        let count = (end - start) / step + 1
-        guard count <= maxLines else { throw KeepalivedParseError(location, "the sequence expands beyond \(maxLines) lines") }
+        let (span, overflow) = end.subtractingReportingOverflow(start)
+        guard !overflow, span / step < maxLines else { throw KeepalivedParseError(location, "the sequence expands beyond \(maxLines) lines") }
         return stride(from: start, through: end, by: step).map { [(variable, hex ? String($0, radix: 16) : String($0))] }
     }
 
