@@ -43,9 +43,15 @@ public struct KeepalivedFileSystem: Sendable {
         self.readFile = readFile; self.glob = glob; self.environment = environment
     }
 
-    /// A tree of files held in memory (absolute path → text), globbed with `GlobPattern`.
+    /// A tree of files held in memory (absolute path → text), globbed with `GlobPattern`; the
+    /// directories above the files match too (and cannot be read), as on a real file system.
     public static func inMemory(_ files: [String: String], environment: [String: String] = [:]) -> KeepalivedFileSystem {
-        let paths = files.keys.sorted()
+        var entries = Set(files.keys)
+        for path in files.keys {
+            var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            while parts.count > 1 { entries.insert(parts.joined(separator: "/")); parts = parts.dropLast() }
+        }
+        let paths = entries.sorted()
         return KeepalivedFileSystem(
             readFile: { files[$0] },
             glob: { pattern in
