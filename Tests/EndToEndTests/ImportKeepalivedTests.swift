@@ -68,6 +68,34 @@ struct ImportKeepalivedTests {
         #expect(check.output.contains("weight: -20"), "\(check.output)")
     }
 
+    /// Notify scripts and users: the file passes check-config where the programs and the user exist.
+    @Test func notifyScriptsAndScriptUserPassCheckConfig() throws {
+        let keepalived = """
+            global_defs {
+                script_user nobody nogroup
+                enable_script_security
+            }
+            vrrp_sync_group G {
+                group { VI_1 }
+                notify "/bin/echo group"
+            }
+            """
+        let instance = Self.instance.replacingOccurrences(of: "track_script {", with: """
+            notify_master "/bin/echo 'became master'"
+                notify_backup /bin/true
+                notify /bin/echo
+                track_script {
+            """)
+        let tree = try Tree(["keepalived.conf": keepalived + "\ninclude conf.d/*.conf\nvrrp_script chk {\n script /bin/true\n}\n", "conf.d/web.conf": instance])
+        let outcome = importing("--strict --config-id r1 keepalived.conf", in: tree)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.stdout.contains("notify_style: keepalived"), "\(outcome.stdout)")
+        let check = shell("\(vipd) check-config \(tree.path)/out.yaml")
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("script_user: \"nobody:nogroup\""), "\(check.output)")
+        #expect(check.output.contains("notify: \"/bin/echo group\""), "the sync group's notify: \(check.output)")
+    }
+
     @Test func strictFailsOnAnyNote() throws {
         let tree = try Tree(["keepalived.conf": Self.keepalived, "conf.d/web.conf": Self.instance])
         let outcome = importing("--strict --config-id r1 keepalived.conf", in: tree)
