@@ -72,7 +72,7 @@ extension Converter {
         var unicastSource: (String, SourceLocation)?
         var unicastPeers: [YAMLElement] = []
         var unicastPeerBlock: SourceLocation?
-        var notifies = false
+        var notifies: SourceLocation?
         var password: (String, SourceLocation, truncated: Bool)?
         var strictHere = false
         var checksumAsV2: (Bool, SourceLocation)?
@@ -182,7 +182,7 @@ extension Converter {
                 note(s.location, "\(s.keyword) is not converted: vipd answers a lower-priority advertisement with its own advertisement (RFC 9568) and sends no extra gratuitous ARP then; nothing to do unless your switches need it")
             case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
                 guard let entry = notifyCommand(s) else { continue }
-                notifies = true
+                notifies = notifies ?? s.location
                 draft.keys[s.keyword] = entry
             case "notify_deleted", "notify_master_rx_lower_pri":
                 note(s.location, "\(s.keyword) is not converted: vipd has no such event; nothing to do unless a script relied on it")
@@ -275,8 +275,8 @@ extension Converter {
             note(unicastPeerBlock, "unicast_peer without unicast_src_ip: keepalived sends from the interface's primary address, vipd needs it written; the instance was converted as multicast, which the peers will not hear: add unicast_src_ip (this router's address on the interface) and import again")
         }
         if let entry = garpEntry(garpInstance) { draft.keys["garp"] = entry }
-        if notifies {
-            draft.keys["notify_style"] = YAMLEntry("notify_style", .scalar("keepalived"), nil,
+        if let notifies {
+            draft.keys["notify_style"] = YAMLEntry("notify_style", .scalar("keepalived"), notifies,
                                                    remark: "notify_style keepalived: the notify scripts get keepalived's arguments, as script_user")
         }
         instances.append(draft)
