@@ -73,6 +73,8 @@ public struct InstanceConfig: Hashable, Sendable {
     public var version: VRRPVersion
     /// VRRPv2 simple password (at most 8 bytes); nil = no authentication.
     public var authPass: String?
+    /// HMAC-SHA256 trailers on advertisements (`auth_hmac`); nil = none. Excludes `authPass`.
+    public var authHMAC: HMACAuthConfig?
     public var preempt: Bool
     public var preemptDelay: Duration
     public var accept: Bool
@@ -103,13 +105,14 @@ public struct InstanceConfig: Hashable, Sendable {
                 authPass: String? = nil, preempt: Bool = true, preemptDelay: Duration = .zero, accept: Bool = false,
                 addresses: [AddressPrefix], unicast: UnicastConfig? = nil, virtualMAC: Bool = false,
                 garp: GARPConfig = GARPConfig(), track: TrackConfig = TrackConfig(), notify: String? = nil,
-                takeover: TakeoverMode = .auto, v3ChecksumAsV2: Bool = false) {
+                takeover: TakeoverMode = .auto, v3ChecksumAsV2: Bool = false, authHMAC: HMACAuthConfig? = nil) {
         self.name = name; self.interface = interface; self.vrid = vrid; self.priority = priority
         self.advertInterval = advertInterval; self.version = version; self.authPass = authPass
         self.preempt = preempt; self.preemptDelay = preemptDelay; self.accept = accept
         self.addresses = addresses; self.unicast = unicast; self.virtualMAC = virtualMAC; self.garp = garp
         self.track = track; self.notify = notify; self.notifyArguments = []; self.notifyStyle = .vipd
         self.stateCommands = StateCommands(); self.takeover = takeover; self.v3ChecksumAsV2 = v3ChecksumAsV2
+        self.authHMAC = authHMAC
     }
 
     /// Families present in `addresses`, IPv4 first.

@@ -46,7 +46,7 @@ enum Keys {
                       "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
-                           "track", "notify", "takeover", "v3_checksum_as_v2"] + NotifyKeys.instance
+                           "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac"] + NotifyKeys.instance
     static let metrics = ["listen"]
     static let unicast = ["source", "peers", "ttl_check"]
     static let garp = ["count", "interval", "repeat_after", "refresh"]
@@ -57,11 +57,15 @@ enum Keys {
 }
 
 extension VIPDConfiguration {
-    /// Reads and parses a configuration file, and applies script security when the file enables it
-    /// (the default): what check-config, run and reload call, so they accept exactly the same files.
-    /// Errors name `path`. `checkingScripts: false` is only for reading settings such as the control
-    /// socket (the CLI's `--config`), where a script's permissions are not the question.
-    public static func load(path: String, checkingScripts: Bool = true) throws(ConfigError) -> VIPDConfiguration {
+    /// Reads and parses a configuration file, applies script security when the file enables it
+    /// (the default) and looks up the script users: what check-config, run and reload call, so they
+    /// accept exactly the same files. Errors name `path`. `checkingScripts: false` (neither check) is
+    /// only for reading settings such as the control socket (the CLI's `--config`), where a script's
+    /// permissions and users are not the question.
+    /// `file:` keys of `auth_hmac` are read here too; `credentialsDirectory` is where a relative
+    /// key name is looked up first (systemd's `$CREDENTIALS_DIRECTORY` by default).
+    public static func load(path: String, checkingScripts: Bool = true,
+                            credentialsDirectory: String? = KeyFiles.environmentCredentialsDirectory()) throws(ConfigError) -> VIPDConfiguration {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -88,8 +92,10 @@ extension VIPDConfiguration {
                 throw ConfigError(file: path, line: line, column: column, message: "the file is not valid UTF-8")
             }
         }
-        let (config, scripts) = try decode(yaml: String(scalars), file: path)
+        var (config, scripts, keyFiles, users) = try decode(yaml: String(scalars), file: path)
         if checkingScripts && config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
+        if checkingScripts { try ScriptUsers.resolve(users, into: &config, file: path) }
+        try KeyFiles.load(keyFiles, into: &config, file: path, credentialsDirectory: credentialsDirectory)
         return config
     }
 
@@ -100,7 +106,8 @@ extension VIPDConfiguration {
     }
 
     /// The configuration and the programs it names (with their positions, for script security).
-    static func decode(yaml: String, file: String) throws(ConfigError) -> (config: VIPDConfiguration, scripts: [ScriptReference]) {
+    static func decode(yaml: String, file: String) throws(ConfigError)
+        -> (config: VIPDConfiguration, scripts: [ScriptReference], keyFiles: [KeyFileReference], users: [UserReference]) {
         let reader = NodeReader(file: file)
         guard yaml.utf8.count <= Limits.maxFileBytes else {
             throw ConfigError(file: file, line: 1, column: 1,
@@ -131,7 +138,7 @@ extension VIPDConfiguration {
         }
         let decoder = ConfigDecoder(reader: reader)
         let config = try decoder.configuration(root)
-        return (config, decoder.scripts.references)
+        return (config, decoder.scripts.references, decoder.keyFiles.references, decoder.users.references)
     }
 }
 
@@ -145,6 +152,10 @@ struct ConfigDecoder {
     let reader: NodeReader
     /// Every hook and track-script program, in file order, for `ScriptSecurity`.
     let scripts = ScriptReferences()
+    /// Every `file:` key, for `KeyFiles` (read by `load(path:)` only).
+    let keyFiles = KeyFileReferences()
+    /// Every `script_user` and track script `user`, for `ScriptUsers.resolve`.
+    let users = UserReferences()
 
     func configuration(_ root: Node) throws(ConfigError) -> VIPDConfiguration {
         var hints: [String: String] = [:]
@@ -187,7 +198,7 @@ struct ConfigDecoder {
         }
         var marks: [InstanceMarks] = []
         for item in list {
-            let (instance, mark) = try self.instance(item)
+            let (instance, mark) = try self.instance(item, index: config.instances.count)
             try checkAgainstEarlier(instance, mark, config.instances, marks)
             config.instances.append(instance)
             marks.append(mark)
@@ -237,7 +248,7 @@ struct ConfigDecoder {
         return text
     }
 
-    private func instance(_ node: Node) throws(ConfigError) -> (InstanceConfig, InstanceMarks) {
+    private func instance(_ node: Node, index: Int) throws(ConfigError) -> (InstanceConfig, InstanceMarks) {
         var hints: [String: String] = [:]
         for key in Keys.top where !Keys.instance.contains(key) { hints[key] = "the top level" }
         let f = try Fields(node, "an instance", allowed: Keys.instance, hints: hints, reader: reader)
@@ -295,6 +306,12 @@ struct ConfigDecoder {
         try instanceNotify(f, into: &c)
         if let n = f.optional("takeover") {
             c.takeover = try reader.oneOf(n, "takeover", [("auto", TakeoverMode.auto), ("manual", .manual)])
+        }
+        if let n = f.optional("auth_hmac") {
+            guard c.authPass == nil else {
+                throw reader.error(at: n, "auth_hmac and auth_pass exclude each other: remove auth_pass (the HMAC trailer replaces the VRRPv2 password)")
+            }
+            c.authHMAC = try authHMAC(n, instance: c, index: index)
         }
         return (c, InstanceMarks(name: nameNode, vrid: vridNode))
     }

@@ -91,6 +91,32 @@ extension VIPDConfiguration {
         out += renderStateCommands(i.stateCommands)
         line("takeover", i.takeover.rawValue)
         line("v3_checksum_as_v2", "\(i.v3ChecksumAsV2)")
+        if let auth = i.authHMAC { out += render(auth, redactSecrets: redactSecrets) }
+        return out
+    }
+}
+
+extension VIPDConfiguration {
+    /// `auth_hmac`: inline keys as `hex:…` (or `<set>` when redacting); `file:` keys by their name,
+    /// which is not a secret.
+    private func render(_ auth: HMACAuthConfig, redactSecrets: Bool) -> String {
+        let keys = auth.keys.map { key in
+            let value: String
+            switch key.source {
+            case .file(let path): value = "file:" + path
+            case .inline: value = redactSecrets ? Self.redacted : "hex:" + key.material.bytes.map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
+            }
+            return "\(key.id): \(doubleQuoted(value))"
+        }
+        var out = "    auth_hmac:\n"
+        out += "      keys: { \(keys.joined(separator: ", ")) }\n"
+        out += "      active_key: \(auth.activeKey)\n"
+        out += "      anti_replay: \(auth.antiReplay.rawValue)\n"
+        out += "      time_window: \(DurationText.render(auth.timeWindow))\n"
+        out += "      mode: \(auth.mode.rawValue)\n"
         return out
     }
 }

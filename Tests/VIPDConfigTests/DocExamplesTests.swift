@@ -94,13 +94,31 @@ import Testing
             Issue.record("\(example): unknown block kind '\(example.kind)'; use yaml or yaml fragment")
             return
         }
-        let path = NSTemporaryDirectory() + "vipd-doc-example-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).yaml"
+        // Each example in a directory of its own, with a key file (0600) for every relative
+        // `file:` key it names (docs/config.md, Authentication), found next to the file.
+        var template = Array((NSTemporaryDirectory() + "vipd-doc-example-XXXXXX").utf8CString)
+        let directory = try #require(mkdtemp(&template).map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/vipd.yaml"
         try yaml.write(toFile: path, atomically: false, encoding: .utf8)
-        defer { unlink(path) }
+        for name in Self.relativeKeyFiles(yaml) {
+            let file = directory + "/" + name
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try (String(repeating: "k", count: 32) + "\n").write(toFile: file, atomically: false, encoding: .utf8)
+            chmod(file, 0o600)
+        }
         do {
             _ = try VIPDConfiguration.load(path: path)
         } catch {
             Issue.record("\(example) does not load: \(error)\n\(yaml)")
+        }
+    }
+
+    /// The relative names of `file:` keys in an example (`"file:keys/web-1"` → `keys/web-1`).
+    static func relativeKeyFiles(_ yaml: String) -> [String] {
+        yaml.components(separatedBy: "\"file:").dropFirst().compactMap { rest in
+            let name = String(rest.prefix { $0 != "\"" })
+            return name.hasPrefix("/") || name.contains("..") || name.isEmpty ? nil : name
         }
     }
 

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// `vipd import-keepalived` as an operator runs it: YAML on stdout that check-config accepts, notes on
+/// stderr as FILE:LINE, the exit codes of issue 12, and nothing on stdout when the file cannot be read.
+@Suite(.serialized, .enabled(if: LabEnvironment.enabled))
+struct ImportKeepalivedTests {
+    let vipd = LabEnvironment.vipdBinary
+
+    /// A directory of files for one test, removed afterwards.
+    final class Tree {
+        let path = "/tmp/vipd-import-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        init(_ files: [String: String]) throws {
+            for (name, text) in files {
+                let file = path + "/" + name
+                try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try text.write(toFile: file, atomically: true, encoding: .utf8)
+            }
+        }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    struct Outcome { var status: Int32; var stdout: String; var stderr: String }
+
+    func importing(_ arguments: String, in tree: Tree) -> Outcome {
+        let result = shell("cd \(tree.path) && \(vipd) import-keepalived \(arguments) >out.yaml 2>notes.txt; echo $?")
+        let read = { (name: String) in (try? String(contentsOfFile: tree.path + "/" + name, encoding: .utf8)) ?? "" }
+        return Outcome(status: Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1, stdout: read("out.yaml"), stderr: read("notes.txt"))
+    }
+
+    static let keepalived = """
+        global_defs {
+            router_id lb1
+            notification_email { ops@example.com }
+        }
+        include conf.d/*.conf
+        vrrp_script chk {
+            script "/bin/true check"
+            interval 2
+            fall 2
+        }
+        """
+    static let instance = """
+        vrrp_instance VI_1 {
+            state MASTER
+            interface eth0
+            virtual_router_id 51
+            @r1 priority 150
+            @^r1 priority 100
+            virtual_ipaddress {
+                192.0.2.100/24
+            }
+            track_script {
+                chk weight -20
+            }
+        }
+        """
+
+    @Test func printsYAMLThatCheckConfigAcceptsAndNotesWithFileAndLine() throws {
+        let tree = try Tree(["keepalived.conf": Self.keepalived, "conf.d/web.conf": Self.instance])
+        let outcome = importing("--config-id r1 keepalived.conf", in: tree)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.stdout.contains("priority: 150  # conf.d/web.conf:5"), "\(outcome.stdout)")
+        #expect(outcome.stderr == "keepalived.conf:3: notification_email is not converted: vipd sends no mail; send it from a notify script (notify_master and the like)\n")
+        // The printed file loads as it is, script security included (/bin/true is root's).
+        let check = shell("\(vipd) check-config \(tree.path)/out.yaml")
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("weight: -20"), "\(check.output)")
+    }
+
+    @Test func strictFailsOnAnyNote() throws {
+        let tree = try Tree(["keepalived.conf": Self.keepalived, "conf.d/web.conf": Self.instance])
+        let outcome = importing("--strict --config-id r1 keepalived.conf", in: tree)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("keepalived.conf:3:"))
+        // Without a note, --strict exits 0.
+        let clean = try Tree(["keepalived.conf": "include conf.d/*.conf\nvrrp_script chk {\n script /bin/true\n}\n", "conf.d/web.conf": Self.instance])
+        let quiet = importing("--strict --config-id r1 keepalived.conf", in: clean)
+        #expect(quiet.status == 0, "\(quiet)")
+        #expect(quiet.stderr.isEmpty)
+        #expect(quiet.stdout.contains("instances:"))
+    }
+
+    @Test func aParseErrorPrintsNothingOnStdout() throws {
+        let tree = try Tree(["keepalived.conf": "include conf.d/*.conf\n", "conf.d/web.conf": "vrrp_instance VI_1 {\n    interface eth0\n"])
+        let outcome = importing("keepalived.conf", in: tree)
+        #expect(outcome.status == 1)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderr.contains("conf.d/web.conf:1: the block opened here is never closed"), "\(outcome.stderr)")
+        let missing = importing("absent.conf", in: tree)
+        #expect(missing.status == 1)
+        #expect(missing.stdout.isEmpty)
+        #expect(missing.stderr.contains("absent.conf:1: cannot read absent.conf"), "\(missing.stderr)")
+    }
+
+    /// What the converter passes on but vipd's loader refuses (here an interface name longer than
+    /// the kernel's 15 bytes) is an error at the keepalived line, not a file check-config refuses.
+    @Test func aValueVipdRefusesIsReportedAtItsKeepalivedLine() throws {
+        let tree = try Tree(["keepalived.conf": "vrrp_instance VI_1 {\n    virtual_router_id 5\n    interface a-very-long-interface-name\n    virtual_ipaddress {\n        192.0.2.5/24\n    }\n}\n"])
+        let outcome = importing("keepalived.conf", in: tree)
+        #expect(outcome.status == 1)
+        #expect(outcome.stdout.isEmpty)
+        #expect(outcome.stderr.hasPrefix("vipd: keepalived.conf:3: the converted configuration is refused by vipd"), "\(outcome.stderr)")
+    }
+
+    @Test func theConfigIdDefaultsToTheShortHostName() throws {
+        let host = shell("hostname -s").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(!host.isEmpty)
+        let tree = try Tree(["keepalived.conf": Self.keepalived.replacingOccurrences(of: "router_id lb1", with: "@\(host) router_id on-this-host\n@^\(host) router_id elsewhere"),
+                             "conf.d/web.conf": Self.instance])
+        let outcome = importing("keepalived.conf", in: tree)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.stdout.contains("node: on-this-host"), "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("priority: 100"), "r1 is not this host: \(outcome.stdout)")
+        let other = importing("--config-id elsewhere-host keepalived.conf", in: tree)
+        #expect(other.stdout.contains("node: elsewhere"), "\(other.stdout)")
+    }
+}
