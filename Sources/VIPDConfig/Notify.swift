@@ -36,20 +36,28 @@ public struct StateCommands: Hashable, Sendable {
     public var isEmpty: Bool { master == nil && backup == nil && fault == nil && stop == nil }
 }
 
-/// A user, and the group, that hooks and track scripts run as. Resolved by the loader from the
-/// system's user database, so a name that does not exist is refused at its line.
+/// A user, and the group, that hooks and track scripts run as. The names come from the file; the
+/// ids from the system's user database, looked up by `VIPDConfiguration.load(path:)` (what
+/// check-config, run and reload share), which refuses a name that does not exist at its line.
+/// `parse(yaml:)` reads text only and leaves the ids nil.
 public struct ScriptUser: Hashable, Sendable, CustomStringConvertible {
     /// As written: `USER` or `USER:GROUP`.
     public var name: String
-    public var uid: UInt32
+    public var user: String
+    /// nil: the user's primary group.
+    public var group: String?
+    public var uid: UInt32?
     /// The group: GROUP when given, else the user's primary group.
-    public var gid: UInt32
+    public var gid: UInt32?
     // The program's supplementary groups are `gid` alone: keepalived 2.2 calls setgroups(1, &gid)
     // before setuid, and a script must see the same groups under vipd.
 
-    public init(name: String, uid: UInt32, gid: UInt32) {
-        self.name = name; self.uid = uid; self.gid = gid
+    public init(name: String, user: String, group: String?, uid: UInt32? = nil, gid: UInt32? = nil) {
+        self.name = name; self.user = user; self.group = group; self.uid = uid; self.gid = gid
     }
 
-    public var description: String { "\(name) (uid \(uid), gid \(gid))" }
+    public var description: String {
+        guard let uid, let gid else { return name }
+        return "\(name) (uid \(uid), gid \(gid))"
+    }
 }

@@ -57,10 +57,11 @@ enum Keys {
 }
 
 extension VIPDConfiguration {
-    /// Reads and parses a configuration file, and applies script security when the file enables it
-    /// (the default): what check-config, run and reload call, so they accept exactly the same files.
-    /// Errors name `path`. `checkingScripts: false` is only for reading settings such as the control
-    /// socket (the CLI's `--config`), where a script's permissions are not the question.
+    /// Reads and parses a configuration file, applies script security when the file enables it
+    /// (the default) and looks up the script users: what check-config, run and reload call, so they
+    /// accept exactly the same files. Errors name `path`. `checkingScripts: false` (neither check) is
+    /// only for reading settings such as the control socket (the CLI's `--config`), where a script's
+    /// permissions and users are not the question.
     /// `file:` keys of `auth_hmac` are read here too; `credentialsDirectory` is where a relative
     /// key name is looked up first (systemd's `$CREDENTIALS_DIRECTORY` by default).
     public static func load(path: String, checkingScripts: Bool = true,
@@ -91,8 +92,9 @@ extension VIPDConfiguration {
                 throw ConfigError(file: path, line: line, column: column, message: "the file is not valid UTF-8")
             }
         }
-        var (config, scripts, keyFiles) = try decode(yaml: String(scalars), file: path)
+        var (config, scripts, keyFiles, users) = try decode(yaml: String(scalars), file: path)
         if checkingScripts && config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
+        if checkingScripts { try ScriptUsers.resolve(users, into: &config, file: path) }
         try KeyFiles.load(keyFiles, into: &config, file: path, credentialsDirectory: credentialsDirectory)
         return config
     }
@@ -105,7 +107,7 @@ extension VIPDConfiguration {
 
     /// The configuration and the programs it names (with their positions, for script security).
     static func decode(yaml: String, file: String) throws(ConfigError)
-        -> (config: VIPDConfiguration, scripts: [ScriptReference], keyFiles: [KeyFileReference]) {
+        -> (config: VIPDConfiguration, scripts: [ScriptReference], keyFiles: [KeyFileReference], users: [UserReference]) {
         let reader = NodeReader(file: file)
         guard yaml.utf8.count <= Limits.maxFileBytes else {
             throw ConfigError(file: file, line: 1, column: 1,
@@ -136,7 +138,7 @@ extension VIPDConfiguration {
         }
         let decoder = ConfigDecoder(reader: reader)
         let config = try decoder.configuration(root)
-        return (config, decoder.scripts.references, decoder.keyFiles.references)
+        return (config, decoder.scripts.references, decoder.keyFiles.references, decoder.users.references)
     }
 }
 
@@ -152,6 +154,8 @@ struct ConfigDecoder {
     let scripts = ScriptReferences()
     /// Every `file:` key, for `KeyFiles` (read by `load(path:)` only).
     let keyFiles = KeyFileReferences()
+    /// Every `script_user` and track script `user`, for `ScriptUsers.resolve`.
+    let users = UserReferences()
 
     func configuration(_ root: Node) throws(ConfigError) -> VIPDConfiguration {
         var hints: [String: String] = [:]

@@ -63,7 +63,18 @@ extension ConfigDecoder {
     /// A command line run without a shell: split as keepalived splits it; the first word must be an
     /// absolute path (vipd does no PATH search). Its program goes to script security.
     func commandLine(_ node: Node, _ what: String) throws(ConfigError) -> [String] {
-        let text = try reader.string(node, what)
+        // A tab may be part of an argument (keepalived turns `\t` in a script line into one); other
+        // control and formatting characters are refused as in every string.
+        let text = try reader.scalar(node, what)
+        guard !text.isEmpty else { throw reader.error(at: node, "\(what) must not be empty") }
+        guard !text.unicodeScalars.contains(where: {
+            $0 != "\t" && ($0.properties.generalCategory == .control || $0.properties.generalCategory == .format)
+        }) else {
+            throw reader.error(at: node, "\(what) must not contain control or invisible formatting characters other than tabs")
+        }
+        guard text.utf8.count <= 4096 else {
+            throw reader.error(at: node, "\(what) is \(text.utf8.count) bytes long; at most 4096 are allowed")
+        }
         let words: [String]
         switch CommandLine.split(text) {
         case .success(let w): words = w
@@ -110,25 +121,63 @@ extension ConfigDecoder {
         c.stateCommands = try stateCommands(f, in: "instance '\(c.name)'")
     }
 
-    /// `script_user` or a track script's `user`: `USER` or `USER:GROUP`, names looked up in the
-    /// system's user and group databases (NSS) when the file is loaded.
+    /// `script_user` or a track script's `user`: `USER` or `USER:GROUP`. The names are looked up
+    /// by `load(path:)` (`ScriptUsers.resolve`), at this node's position.
     func scriptUser(_ node: Node, _ what: String) throws(ConfigError) -> ScriptUser {
         let text = try reader.string(node, what, maxBytes: 256)
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count <= 2, !parts[0].isEmpty, parts.count == 1 || !parts[1].isEmpty else {
             throw reader.error(at: node, "\(what) '\(text)' must be USER or USER:GROUP (keepalived's `script_user USER GROUP` is written USER:GROUP)")
         }
-        guard let user = Self.lookUpUser(parts[0]) else {
-            throw reader.error(at: node, "\(what): there is no user '\(parts[0])' on this system; create it or name an existing user")
-        }
-        var gid = user.gid
-        if parts.count == 2 {
-            guard let group = Self.lookUpGroup(parts[1]) else {
-                throw reader.error(at: node, "\(what): there is no group '\(parts[1])' on this system; create it or name an existing group")
+        users.add(UserReference(name: text, what: what, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1))
+        return ScriptUser(name: text, user: parts[0], group: parts.count == 2 ? parts[1] : nil)
+    }
+}
+
+/// A `script_user` or track script `user` and where the file names it.
+struct UserReference {
+    var name: String
+    var what: String
+    var line: Int
+    var column: Int
+}
+
+final class UserReferences {
+    private(set) var references: [UserReference] = []
+    func add(_ reference: UserReference) { references.append(reference) }
+}
+
+/// Looks the users and groups up in the system's databases (NSS): the second look at the system in
+/// VIPDConfig besides script security, done by `load(path:)` for the same reason.
+enum ScriptUsers {
+    /// Fills in every ScriptUser's ids; throws at the first name that does not exist, in file order.
+    static func resolve(_ references: [UserReference], into config: inout VIPDConfiguration, file: String) throws(ConfigError) {
+        var ids: [String: (uid: UInt32, gid: UInt32)] = [:]
+        for reference in references where ids[reference.name] == nil {
+            let parts = reference.name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard let user = lookUpUser(parts[0]) else {
+                throw ConfigError(file: file, line: reference.line, column: reference.column,
+                                  message: "\(reference.what): there is no user '\(parts[0])' on this system; create it or name an existing user")
             }
-            gid = group
+            var gid = user.gid
+            if parts.count == 2 {
+                guard let group = lookUpGroup(parts[1]) else {
+                    throw ConfigError(file: file, line: reference.line, column: reference.column,
+                                      message: "\(reference.what): there is no group '\(parts[1])' on this system; create it or name an existing group")
+                }
+                gid = group
+            }
+            ids[reference.name] = (user.uid, gid)
         }
-        return ScriptUser(name: text, uid: user.uid, gid: gid)
+        func fill(_ user: inout ScriptUser?) {
+            guard let name = user?.name, let found = ids[name] else { return }
+            user?.uid = found.uid
+            user?.gid = found.gid
+        }
+        fill(&config.scriptUser)
+        for i in config.instances.indices {
+            for j in config.instances[i].track.scripts.indices { fill(&config.instances[i].track.scripts[j].user) }
+        }
     }
 
     private static func lookUpUser(_ name: String) -> (uid: UInt32, gid: UInt32)? {

@@ -39,6 +39,12 @@ public final class ChildProcesses {
     /// inherited (the journal). `completion` runs on the loop.
     public func spawn(_ arguments: [String], environment: [String: String] = [:], user: ScriptUser? = nil,
                       timeout: Duration?, completion: @escaping (ChildOutcome) -> Void) {
+        // A user whose ids were never looked up (a configuration that did not come from
+        // `VIPDConfiguration.load`) must not run as the daemon's user instead.
+        if let user, user.uid == nil || user.gid == nil {
+            completion(.spawnFailed(EINVAL))
+            return
+        }
         var env = currentEnvironment()
         for (k, v) in environment { env[k] = v }
         let envStrings = env.map { "\($0.key)=\($0.value)" }.sorted()
@@ -47,7 +53,7 @@ public final class ChildProcesses {
         // group of its own and drops to `user` between fork and exec (CVIPDSystem's vipd_spawn).
         let result = withCStrings(arguments) { argv in
             withCStrings(envStrings) { envp in
-                vipd_spawn(arguments[0], argv, envp, user.map { Int64($0.uid) } ?? -1, user.map { Int64($0.gid) } ?? -1)
+                vipd_spawn(arguments[0], argv, envp, user?.uid.map(Int64.init) ?? -1, user?.gid.map(Int64.init) ?? -1)
             }
         }
         guard result > 0 else {

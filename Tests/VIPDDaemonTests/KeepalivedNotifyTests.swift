@@ -107,7 +107,7 @@ struct ScriptUserChildTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         chmod(dir, 0o777)
         let out = dir + "/id"
-        let nobody = ScriptUser(name: "nobody:nogroup", uid: 65534, gid: 65534)
+        let nobody = ScriptUser(name: "nobody:nogroup", user: "nobody", group: "nogroup", uid: 65534, gid: 65534)
         let outcome = try run(["/bin/sh", "-c", "echo \"$(id -u) $(id -g) $(id -G) $VIPD_TEST\" > \(out)"], user: nobody)
         #expect(outcome == .exited(0))
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "65534 65534 65534 1\n")
@@ -121,7 +121,9 @@ struct ScriptUserChildTests {
 
     @Test func aProgramThatCannotStartIsReportedWithItsErrno() throws {
         #expect(try run(["/nonexistent/vipd-hook"], user: nil) == .spawnFailed(ENOENT))
+        // A user never looked up is refused, never run as the daemon's own user.
+        #expect(try run(["/bin/true"], user: ScriptUser(name: "nobody", user: "nobody", group: nil)) == .spawnFailed(EINVAL))
         // Not executable for the user: exec fails after the switch, in the child.
-        #expect(try run(["/root/../etc/shadow"], user: ScriptUser(name: "nobody", uid: 65534, gid: 65534)) == .spawnFailed(EACCES))
+        #expect(try run(["/root/../etc/shadow"], user: ScriptUser(name: "nobody", user: "nobody", group: nil, uid: 65534, gid: 65534)) == .spawnFailed(EACCES))
     }
 }
