@@ -44,12 +44,16 @@ public struct HMACAuthConfig: Hashable, Sendable {
     /// Accepted `time_window` values.
     public static let timeWindowRange = Duration.seconds(1)...Duration.seconds(300)
 
-    /// `time_window` when not set: three advertisement intervals, at least 5 s (so a 1 s group
-    /// tolerates clocks a few seconds apart), at most the largest allowed window (300 s; a v2
-    /// instance may advertise every 255 s).
+    /// `time_window` when not set: three advertisement intervals rounded up to whole seconds, at
+    /// least 5 s (so a fast group tolerates clocks a few seconds apart), at most the largest allowed
+    /// window (300 s; a v2 instance may advertise every 255 s).
     public static func defaultTimeWindow(advertInterval: AdvertInterval) -> Duration {
-        min(max(advertInterval.duration * 3, .seconds(5)), timeWindowRange.upperBound)
+        let threeIntervals = (Int64(advertInterval.centiseconds) * 3 + 99) / 100
+        return .seconds(min(max(threeIntervals, 5), 300))
     }
+
+    /// `timeWindow` in whole seconds (the loader accepts whole seconds only).
+    public var timeWindowSeconds: UInt32 { UInt32(timeWindow.components.seconds) }
 }
 
 /// One key of `auth_hmac.keys`.

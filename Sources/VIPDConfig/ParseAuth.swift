@@ -131,6 +131,9 @@ extension ConfigDecoder {
         }
         if let n = f.optional("time_window") {
             auth.timeWindow = try reader.duration(n, "auth_hmac.time_window", HMACAuthConfig.timeWindowRange)
+            guard auth.timeWindow.components.attoseconds == 0 else {
+                throw reader.error(at: n, "auth_hmac.time_window \(DurationText.render(auth.timeWindow)) must be whole seconds (the trailer's timestamps are compared in seconds)")
+            }
         }
         if let n = f.optional("mode") {
             auth.mode = try reader.oneOf(n, "auth_hmac.mode", HMACAuthConfig.Mode.allCases.map { ($0.rawValue, $0) })

@@ -58,7 +58,7 @@ extension Daemon {
 
     func sendAdvertisement(_ runtime: RouterRuntime, priority: UInt8) {
         guard let key = runtime.socketKey, let socket = sockets[key] else { return }
-        for (destination, bytes) in runtime.encodedAdvertisements(priority: priority, source: key.source) {
+        for (destination, bytes) in runtime.encodedAdvertisements(priority: priority, source: key.source, wallClock: plane.wallClock) {
             do {
                 try socket.send(bytes, to: destination)
                 runtime.counters.advertsSent += 1

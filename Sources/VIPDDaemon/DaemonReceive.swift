@@ -31,7 +31,7 @@ extension Daemon {
             countInterfaceDrop(key.interfaceIndex, ReceiveDrop.unknownVRID.label)
             return
         }
-        for action in runtime.receiver.receive(decoded, facts) {
+        for action in runtime.receiver.receive(decoded, facts, now: authClock(runtime)) {
             switch action {
             case .dropped(let drop):
                 countRouterDrop(runtime, drop.label)

@@ -85,6 +85,11 @@ public protocol DataPlane: AnyObject {
     /// Sends gratuitous ARP / unsolicited NA frames (complete Ethernet frames) out of an interface.
     func announce(_ frames: [[UInt8]], interfaceIndex: Int32) throws
 
+    // MARK: Wall clock
+    /// CLOCK_REALTIME as the core's `UTCTime`: only for `auth_hmac` sequences and their freshness
+    /// (every timer uses `loop.now()`, the monotonic clock).
+    func wallClock() -> UTCTime
+
     // MARK: Sysctls (/proc/sys); the daemon changes them only through its SysctlJournal
     func readSysctl(_ components: [String]) throws -> String
     func writeSysctl(_ components: [String], _ value: String) throws

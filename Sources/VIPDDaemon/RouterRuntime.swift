@@ -40,6 +40,8 @@ final class RouterRuntime {
     var receiver: AdvertisementReceiver
     /// True once the core has received `.start`.
     var started = false
+    /// `auth_hmac` sequences of our advertisements (DaemonAuth.swift).
+    var signer = AdvertisementSigner()
 
     init(key: RouterKey, instance: InstanceConfig, router: Router, interfaceIndex: Int32, interfaceName: String,
          addressInterfaceIndex: Int32, addressInterfaceName: String, announceMAC: [UInt8]) {
@@ -73,13 +75,17 @@ final class RouterRuntime {
         }
         receiver.settings.unicastPeers = instance.unicast?.peers
         receiver.settings.v3ChecksumAsV2 = instance.v3ChecksumAsV2
+        // Replacing the settings keeps the receiver's replay marks (a key-only reload).
+        receiver.settings.authHMAC = instance.authHMAC?.coreSettings
         encoded = nil
     }
 
-    /// The advertisement at `priority` from `source`, encoded for each destination.
-    func encodedAdvertisements(priority: UInt8, source: IPAddress) -> [(destination: IPAddress, bytes: [UInt8])] {
+    /// The advertisement at `priority` from `source`, encoded for each destination (and signed,
+    /// with `auth_hmac`, at `wallClock()`).
+    func encodedAdvertisements(priority: UInt8, source: IPAddress, wallClock: () -> UTCTime) -> [(destination: IPAddress, bytes: [UInt8])] {
         let advert = advertisement(priority: priority)
         let form = receiver.sendChecksumForm
+        if let signed = signedAdvertisements(advert, source: source, form: form, wallClock: wallClock) { return signed }
         if let encoded, encoded.advert == advert, encoded.source == source, encoded.form == form {
             return encoded.packets
         }

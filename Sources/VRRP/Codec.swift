@@ -18,7 +18,8 @@
 //   4. `.unknownType`         type not 1 (ADVERTISEMENT)
 //   5. `.badHopLimit`         context.hopLimit given and not 255 (RFC 9568 §7.1, RFC 3768 §7.1)
 //   6. `.noAddresses`         Count IPvX Addr of 0
-//   7. `.lengthMismatch`      length not exactly 8 + count × address length (+ 8 for v2)
+//   7. `.lengthMismatch`      length not exactly 8 + count × address length (+ 8 for v2), or that
+//                             plus an `auth_hmac` trailer (`AuthTrailer.length`, 28 bytes)
 //   8. `.badChecksum`         no accepted checksum form verifies (v3/IPv4: with the pseudo-header,
 //                             without it, or, for unicast, with the group 224.0.0.18 in it)
 //   9. `.unsupportedAuthType` v2 Auth Type not 0 or 1 (after the checksum, so corruption reads as such)
@@ -26,6 +27,12 @@
 //  11. `.zeroInterval`        Max Advertise Interval / Adver Int 0
 // The address family comes from `context.source`. The v3 reserved bits are ignored on receive and
 // sent as zero (RFC 9568 §5.2.6); v2 authentication data is ignored for Auth Type 0.
+//
+// With an `auth_hmac` trailer (keepalived's layout, see AuthTrailer.swift) the checksum covers, as
+// keepalived computes it: over IPv4 (v2 and v3) the message alone, the pseudo-header's length being
+// the message's; over IPv6 the whole payload, trailer included (keepalived leaves it to the kernel's
+// IPV6_CHECKSUM, which sums everything after the IPv6 header). The codec only carries the trailer
+// (`DecodedAdvertisement.authTrailer`); judging it (keys, freshness, replay) is VRRPNode's `AuthVerifier`.
 
 /// What the receiver knows about the IP packet that carried the VRRP message.
 public struct PacketContext: Hashable, Sendable {
@@ -49,9 +56,26 @@ public struct DecodedAdvertisement: Hashable, Sendable {
     /// alone, then (unicast only) `withGroupPseudoHeader`; in the rare case where two verify (a
     /// pseudo-header sums to zero) this names the first.
     public var checksumForm: ChecksumForm
+    /// The `auth_hmac` trailer after the message, with the message bytes it signs; nil without one.
+    public var authTrailer: ReceivedAuthTrailer?
 
-    public init(advertisement: Advertisement, checksumForm: ChecksumForm) {
-        self.advertisement = advertisement; self.checksumForm = checksumForm
+    public init(advertisement: Advertisement, checksumForm: ChecksumForm, authTrailer: ReceivedAuthTrailer? = nil) {
+        self.advertisement = advertisement; self.checksumForm = checksumForm; self.authTrailer = authTrailer
+    }
+}
+
+/// A trailer as received, and what it must authenticate.
+public struct ReceivedAuthTrailer: Hashable, Sendable {
+    public var trailer: AuthTrailer
+    /// The VRRP message before the trailer, exactly as received (checksum field included; the HMAC
+    /// reads it as zero).
+    public var message: [UInt8]
+
+    public init(trailer: AuthTrailer, message: [UInt8]) { self.trailer = trailer; self.message = message }
+
+    /// Whether the trailer's MAC matches under `key` for a packet from `source`.
+    public func verifies(source: IPAddress, key: HMACSHA256) -> Bool {
+        trailer.verifies(message: message[...], source: source, key: key)
     }
 }
 
@@ -70,6 +94,8 @@ public enum VRRPCodec {
     /// The longest valid message: v3 over IPv6 with 255 addresses (8 + 255 × 16 = 4088 bytes).
     /// v2's longest is 8 + 255 × 4 + 8 = 1036. Anything longer is `.oversize`.
     public static let maximumMessageLength = fixedHeaderLength + maximumAddressCount * 16
+    /// The longest valid IP payload: the longest message plus an `auth_hmac` trailer (4116 bytes).
+    public static let maximumPayloadLength = maximumMessageLength + AuthTrailer.length
     /// The 12-bit Max Adver Int field under 4 reserved bits (RFC 9568 §5.2.6, §5.2.7).
     static let v3IntervalMask: UInt16 = 0x0FFF
     /// v2 Auth Type 0, no authentication (RFC 3768 §5.3.6).
@@ -96,7 +122,7 @@ public enum VRRPCodec {
         let base = bytes.startIndex
         // 1–2: length bounds first, so every later index is known to be valid.
         guard bytes.count >= fixedHeaderLength else { throw .truncated }
-        guard bytes.count <= maximumMessageLength else { throw .oversize }
+        guard bytes.count <= maximumPayloadLength else { throw .oversize }
 
         let family = context.source.family
         let versionNumber = bytes[base] >> 4
@@ -118,28 +144,36 @@ public enum VRRPCodec {
         let count = Int(bytes[base + 3])
         guard count > 0 else { throw .noAddresses }
         let addressLength = addressLength(family)
-        let trailer = version == .v2 ? v2AuthenticationDataLength : 0
-        guard bytes.count == fixedHeaderLength + count * addressLength + trailer else { throw .lengthMismatch }
+        let messageLength = fixedHeaderLength + count * addressLength + (version == .v2 ? v2AuthenticationDataLength : 0)
+        let hasAuthTrailer: Bool
+        switch bytes.count - messageLength {
+        case 0: hasAuthTrailer = false
+        case AuthTrailer.length: hasAuthTrailer = true
+        default: throw .lengthMismatch
+        }
+        let messageEnd = base + messageLength
+        // What the checksum covers: over IPv4 the message alone, over IPv6 the whole payload.
+        let summed = family == .ipv4 ? bytes[base..<messageEnd] : bytes
 
         // 8: checksum.
         let checksumForm: ChecksumForm
         switch (version, family) {
         case (.v2, _):
-            guard verifies(bytes, form: .withoutPseudoHeader, source: context.source,
+            guard verifies(summed, form: .withoutPseudoHeader, source: context.source,
                            destination: context.destination) else { throw .badChecksum }
             checksumForm = .withoutPseudoHeader
         case (.v3, .ipv6):
-            guard verifies(bytes, form: .withPseudoHeader, source: context.source,
+            guard verifies(summed, form: .withPseudoHeader, source: context.source,
                            destination: context.destination) else { throw .badChecksum }
             checksumForm = .withPseudoHeader
         case (.v3, .ipv4):
-            if verifies(bytes, form: .withPseudoHeader, source: context.source, destination: context.destination) {
+            if verifies(summed, form: .withPseudoHeader, source: context.source, destination: context.destination) {
                 checksumForm = .withPseudoHeader
-            } else if verifies(bytes, form: .withoutPseudoHeader, source: context.source,
+            } else if verifies(summed, form: .withoutPseudoHeader, source: context.source,
                                destination: context.destination) {
                 checksumForm = .withoutPseudoHeader
             } else if context.destination != .v4(.vrrpMulticast),
-                      verifies(bytes, form: .withGroupPseudoHeader, source: context.source,
+                      verifies(summed, form: .withGroupPseudoHeader, source: context.source,
                                destination: context.destination) {
                 // Unicast from keepalived < 1.3.6 or with `old_unicast_checksum`.
                 checksumForm = .withGroupPseudoHeader
@@ -155,8 +189,8 @@ public enum VRRPCodec {
             switch authType {
             case authTypeNone: authentication = .none
             case authTypeSimplePassword:
-                let start = bytes.endIndex - v2AuthenticationDataLength
-                authentication = .simplePassword(Array(bytes[start..<bytes.endIndex]))
+                let start = messageEnd - v2AuthenticationDataLength
+                authentication = .simplePassword(Array(bytes[start..<messageEnd]))
             default: throw .unsupportedAuthType(authType)
             }
         }
@@ -184,7 +218,11 @@ public enum VRRPCodec {
         }
         let advertisement = Advertisement(version: version, vrid: vrid, priority: bytes[base + 2], interval: interval,
                                           addresses: addresses, authentication: authentication)
-        return DecodedAdvertisement(advertisement: advertisement, checksumForm: checksumForm)
+        var authTrailer: ReceivedAuthTrailer?
+        if hasAuthTrailer, let trailer = AuthTrailer(bytes: bytes[messageEnd...]) {
+            authTrailer = ReceivedAuthTrailer(trailer: trailer, message: Array(bytes[base..<messageEnd]))
+        }
+        return DecodedAdvertisement(advertisement: advertisement, checksumForm: checksumForm, authTrailer: authTrailer)
     }
 
     // MARK: Encode
@@ -223,12 +261,17 @@ public enum VRRPCodec {
     /// like keepalived; `withGroupPseudoHeader` for keepalived's `old_unicast_checksum`); v3 over
     /// IPv6 always includes the pseudo-header and v2 never does (the parameter is ignored for
     /// them). See `normalizedForEncoding` for values the wire cannot carry.
+    ///
+    /// With `authTrailer` (made by `AuthTrailer.sign` over this advertisement's message, e.g. from
+    /// `encode` without one) the trailer follows the message and the checksum is computed as
+    /// keepalived does with one: over IPv4 on the message alone, over IPv6 on the whole payload.
     public static func encode(_ ad: Advertisement, source: IPAddress, destination: IPAddress,
-                              checksumForm: ChecksumForm = .withPseudoHeader) -> [UInt8] {
+                              checksumForm: ChecksumForm = .withPseudoHeader, authTrailer: AuthTrailer? = nil) -> [UInt8] {
         let family = source.family
         let wire = normalizedForEncoding(ad, family: family)
         var out: [UInt8] = []
-        out.reserveCapacity(fixedHeaderLength + wire.addresses.count * addressLength(family) + v2AuthenticationDataLength)
+        out.reserveCapacity(fixedHeaderLength + wire.addresses.count * addressLength(family) + v2AuthenticationDataLength
+                            + AuthTrailer.length)
         out.append(wire.version.rawValue << 4 | advertisementType)
         out.append(wire.vrid)
         out.append(wire.priority)
@@ -259,7 +302,10 @@ public enum VRRPCodec {
         case (.v3, .ipv6): form = .withPseudoHeader
         case (.v3, .ipv4): form = checksumForm
         }
-        let sum = checksum(of: out[...], form: form, source: source, destination: destination)
+        let messageLength = out.count
+        if let authTrailer { out.append(contentsOf: authTrailer.bytes) }
+        let summed = family == .ipv4 ? out[..<messageLength] : out[...]
+        let sum = checksum(of: summed, form: form, source: source, destination: destination)
         out[6] = UInt8(truncatingIfNeeded: sum >> 8)
         out[7] = UInt8(truncatingIfNeeded: sum)
         return out

@@ -4,7 +4,8 @@
 //   1. `ReceiveFilter.decode` (per interface): the codec's checks, and for multicast the TTL / Hop
 //      Limit 255 check — failing closed when the kernel did not report the hop limit.
 //   2. `AdvertisementReceiver.receive` (per virtual router): unicast peer filtering, the unicast TTL
-//      check (`unicast.ttl_check`), then checksum-form following; the result is the core's input.
+//      check (`unicast.ttl_check`), `auth_hmac` verification (AuthHMAC.swift), then checksum-form
+//      following; the result is the core's input.
 
 import VRRP
 
@@ -45,10 +46,13 @@ public enum ReceiveDrop: Error, Hashable, Sendable, CustomStringConvertible {
     /// Unicast instance: the source is not a configured peer. Multicast instance: the packet was
     /// sent to one of our addresses instead of the group (it would bypass the TTL check).
     case notAPeer
+    /// `auth_hmac` refused it (see `AuthDrop` for the reasons and their labels).
+    case authentication(AuthDrop)
 
     public var label: String {
         switch self {
         case .malformed(let error): error.label
+        case .authentication(let drop): drop.label
         case .noHopLimit: "no_hop_limit"
         case .badHopLimit: "bad_ttl"
         case .unknownVRID: "unknown_vrid"
@@ -96,11 +100,14 @@ public struct ReceiverSettings: Hashable, Sendable {
     public var unicastTTLCheck: Bool
     /// `v3_checksum_as_v2`: v3 over IPv4 is sent with the checksum over the message alone.
     public var v3ChecksumAsV2: Bool
+    /// `auth_hmac`, or nil (then an advertisement with a trailer is dropped as `hmac_unexpected`).
+    /// Replacing it keeps the receiver's replay marks.
+    public var authHMAC: AuthHMACSettings?
 
     public init(family: AddressFamily, unicastPeers: [IPAddress]? = nil, unicastTTLCheck: Bool = false,
-                v3ChecksumAsV2: Bool = false) {
+                v3ChecksumAsV2: Bool = false, authHMAC: AuthHMACSettings? = nil) {
         self.family = family; self.unicastPeers = unicastPeers; self.unicastTTLCheck = unicastTTLCheck
-        self.v3ChecksumAsV2 = v3ChecksumAsV2
+        self.v3ChecksumAsV2 = v3ChecksumAsV2; self.authHMAC = authHMAC
     }
 }
 
@@ -122,6 +129,9 @@ public struct AdvertisementReceiver: Hashable, Sendable {
     /// (keepalived < 1.3.6, or 2.2.7 with `old_unicast_checksum`, which then refuses any other form).
     /// Learned from their adverts, as keepalived itself does, and followed when sending.
     public private(set) var peersUseGroupChecksum = false
+    /// `auth_hmac` replay marks, created with the first `auth_hmac` settings and kept across changes
+    /// of them (key rotation, reload).
+    public private(set) var authVerifier: AuthVerifier?
 
     public init(settings: ReceiverSettings) { self.settings = settings }
 
@@ -145,8 +155,17 @@ public struct AdvertisementReceiver: Hashable, Sendable {
         return hopLimit == ProtocolConstants.requiredHopLimit ? nil : .badHopLimit(hopLimit)
     }
 
-    public mutating func receive(_ decoded: DecodedAdvertisement, _ facts: PacketFacts) -> [ReceiveAction] {
+    /// Filters one decoded advertisement. `now` is the wall clock, needed by `auth_hmac` with `time`
+    /// anti-replay (without it every signed advertisement is `hmac_stale`: fail closed).
+    public mutating func receive(_ decoded: DecodedAdvertisement, _ facts: PacketFacts, now: UTCTime? = nil) -> [ReceiveAction] {
         if let drop = dropReason(facts) { return [.dropped(drop)] }
+        if let settings = settings.authHMAC {
+            if authVerifier == nil { authVerifier = AuthVerifier(settings: settings) } else { authVerifier!.settings = settings }
+            let verdict = authVerifier!.verify(decoded, source: facts.source, now: now, multicast: self.settings.unicastPeers == nil)
+            if case .dropped(let drop) = verdict { return [.dropped(.authentication(drop))] }
+        } else if decoded.authTrailer != nil {
+            return [.dropped(.authentication(.unexpected))]
+        }
         var actions: [ReceiveAction] = []
         if settings.unicastPeers != nil, settings.family == .ipv4, decoded.advertisement.version == .v3,
            let group = follow(decoded.checksumForm) {

@@ -271,6 +271,11 @@ final class SimPlane: DataPlane {
 
     var loop: any DaemonLoop { simLoop }
     var children: any ChildSpawner { simChildren }
+    /// The virtual clock as wall time (`auth_hmac`): every host agrees, from a fixed 2026 epoch.
+    func wallClock() -> UTCTime {
+        let nanoseconds = host.world.now + 1_790_000_000 * 1_000_000_000
+        return UTCTime(unixSeconds: nanoseconds / 1_000_000_000, nanoseconds: nanoseconds % 1_000_000_000)
+    }
 
     init(host: SimHost, origin: Int64) {
         self.host = host

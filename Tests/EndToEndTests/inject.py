@@ -8,7 +8,10 @@ builds the IP header (and fragments oversize datagrams); TTL / Hop Limit come fr
 Only for the namespace lab: documentation addresses, nothing routed.
 """
 import argparse
+import hashlib
+import hmac
 import ipaddress
+import select
 import socket
 import struct
 import sys
@@ -47,6 +50,18 @@ def build(args, src, dst) -> bytes:
         body += args.auth.encode().ljust(8, b"\0")[:8]
     if args.pad:
         body += b"\0" * args.pad
+    if args.hmac_key is not None:
+        # keepalived's auth_hmac trailer (docs/design.md): ext_type 1, key id, 2 zero bytes, the
+        # sequence (UTC seconds, 1/65536 fraction, counter), then HMAC-SHA256/128 over a 20-byte
+        # pseudo-header, the message with a zero checksum, the trailer head and 16 zero bytes.
+        now = time.time() + args.seq_offset
+        head = struct.pack("!BBHIHH", 1, args.key_id, 0, int(now) & 0xFFFFFFFF,
+                           int((now % 1) * 65536) & 0xFFFF, args.seq_counter)
+        pseudo = struct.pack("!BBBB", src.version, args.version, args.vrid, 0) + src.packed.ljust(16, b"\0")
+        mac = hmac.new(bytes.fromhex(args.hmac_key), pseudo + body + head + b"\0" * 16, hashlib.sha256).digest()[:16]
+        trailer = head + mac
+    else:
+        trailer = b""
     if args.checksum == "pseudo":
         total = internet_checksum(pseudo_header(src, dst, len(body)) + body)
     elif args.checksum == "group-pseudo":
@@ -62,10 +77,33 @@ def build(args, src, dst) -> bytes:
         good = internet_checksum(body) if args.version == 2 else \
             internet_checksum(pseudo_header(src, dst, len(body)) + body)
         total = good ^ 0x5A5A
-    body = body[:6] + struct.pack("!H", total) + body[8:]
+    body = body[:6] + struct.pack("!H", total) + body[8:] + trailer
     if args.truncate is not None:
         body = body[:args.truncate]
     return body
+
+
+def capture(args, src, dst) -> int:
+    """Prints the VRRP payloads of --capture packets whose source is --src (IPv4, joined to --dst)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, VRRP_PROTO)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, args.ifname.encode())
+    if dst.is_multicast:
+        # struct ip_mreqn: the group, any local address, the interface's index (no route needed).
+        mreqn = dst.packed + b"\0\0\0\0" + struct.pack("=i", socket.if_nametoindex(args.ifname))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+    deadline = time.time() + args.timeout
+    seen = 0
+    while seen < args.capture and time.time() < deadline:
+        ready, _, _ = select.select([s], [], [], max(0.0, deadline - time.time()))
+        if not ready:
+            break
+        packet, (sender, _) = s.recvfrom(65535)
+        if ipaddress.ip_address(sender) != src:
+            continue
+        header = (packet[0] & 0x0F) * 4
+        print(packet[header:].hex(), flush=True)
+        seen += 1
+    return 0 if seen == args.capture else 1
 
 
 def main() -> int:
@@ -86,6 +124,14 @@ def main() -> int:
     p.add_argument("--checksum", choices=["auto", "bad", "pseudo", "plain", "group-pseudo"], default="auto")
     p.add_argument("--truncate", type=int, help="cut the message to this many bytes after the checksum")
     p.add_argument("--pad", type=int, default=0, help="zero bytes appended before the checksum")
+    p.add_argument("--hmac-key", help="append an auth_hmac trailer signed with this key (hex); IPv4 checksum rules")
+    p.add_argument("--key-id", type=int, default=1)
+    p.add_argument("--seq-offset", type=float, default=0, help="seconds added to the clock for the sequence")
+    p.add_argument("--seq-counter", type=int, default=0)
+    p.add_argument("--payload", help="send these bytes (hex) as the VRRP message, as they are (a replay)")
+    p.add_argument("--capture", type=int, default=0,
+                   help="instead of sending: print the payloads (hex) of this many VRRP packets from --src")
+    p.add_argument("--timeout", type=float, default=10)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--gap-ms", type=float, default=20)
     p.add_argument("--spoof", action="store_true",
@@ -95,7 +141,9 @@ def main() -> int:
 
     src = ipaddress.ip_address(args.src)
     dst = ipaddress.ip_address(args.dst or ("224.0.0.18" if src.version == 4 else "ff02::12"))
-    payload = build(args, src, dst)
+    if args.capture:
+        return capture(args, src, dst)
+    payload = bytes.fromhex(args.payload) if args.payload else build(args, src, dst)
     ifindex = socket.if_nametoindex(args.ifname)
 
     if args.spoof:

@@ -74,6 +74,8 @@ private struct KeyDirectory {
         #expect(auth.timeWindow == .seconds(5), "max(3 × 1 s, 5 s)")
         let slow = try VIPDConfiguration.parse(yaml: minimal("    advert_interval: 4s\n    auth_hmac: { keys: { 3: \"\(key32)\" } }\n"), file: "t")
         #expect(slow.instances[0].authHMAC?.timeWindow == .seconds(12))
+        let odd = try VIPDConfiguration.parse(yaml: minimal("    advert_interval: 2510ms\n    auth_hmac: { keys: { 3: \"\(key32)\" } }\n"), file: "t")
+        #expect(odd.instances[0].authHMAC?.timeWindow == .seconds(8), "7.53 s rounds up to whole seconds")
         let v2 = try VIPDConfiguration.parse(yaml: minimal("    version: 2\n    advert_interval: 200s\n    auth_hmac: { keys: { 3: \"\(key32)\" } }\n"), file: "t")
         #expect(v2.instances[0].authHMAC?.timeWindow == .seconds(300), "capped at the largest allowed window")
         #expect(v2.instances[0].routerConfig(family: .ipv4, primaryAddress: ip("192.0.2.1")).authentication == .none)
@@ -97,6 +99,7 @@ private struct KeyDirectory {
         ("{ keys: { 1: \"\(key32)\" }, mode: strict }", "must be one of receive-only, permissive, enforce"),
         ("{ keys: { 1: \"\(key32)\" }, time_window: 500ms }", "out of range"),
         ("{ keys: { 1: \"\(key32)\" }, time_window: 301s }", "out of range"),
+        ("{ keys: { 1: \"\(key32)\" }, time_window: 1500ms }", "must be whole seconds"),
         ("{ keys: { 1: \"\(key32)\" }, window: 5s }", "unknown key 'window' in auth_hmac"),
         ("{ active_key: 1 }", "missing the required key 'keys'"),
     ])

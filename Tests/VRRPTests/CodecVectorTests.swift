@@ -138,8 +138,15 @@ private let baseAdvertisement = Advertisement(version: .v3, vrid: 1, priority: 1
     static let errorCases: [ErrorCase] = [
         ErrorCase(name: "empty", message: [], context: v4Context, expected: .truncated),
         ErrorCase(name: "7 bytes", message: Array(v3IPv4WithPseudo.prefix(7)), context: v4Context, expected: .truncated),
-        ErrorCase(name: "4089 bytes", message: [0x31] + Array(repeating: 0, count: 4088), context: v6Context,
+        // 4088 (the longest message) + 28 (an auth_hmac trailer) is the longest payload.
+        ErrorCase(name: "4117 bytes", message: [0x31] + Array(repeating: 0, count: 4116), context: v6Context,
                   expected: .oversize),
+        ErrorCase(name: "4116 bytes is not oversize", message: [0x31] + Array(repeating: 0, count: 4115), context: v6Context,
+                  expected: .noAddresses),
+        ErrorCase(name: "27 bytes after the message", message: v3IPv4WithPseudo + Array(repeating: 0, count: 27),
+                  context: v4Context, expected: .lengthMismatch),
+        ErrorCase(name: "29 bytes after the message", message: v3IPv4WithPseudo + Array(repeating: 0, count: 29),
+                  context: v4Context, expected: .lengthMismatch),
         ErrorCase(name: "version 4", message: bytes(hex: "41016401 006405a4 c0000264"), context: v4Context,
                   expected: .unsupportedVersion(4)),
         ErrorCase(name: "version 0", message: bytes(hex: "01016401 006405a4 c0000264"), context: v4Context,
