@@ -435,8 +435,8 @@ extension Converter {
             note(s.location, "\(s.keyword): \(arguments[0]) is not an absolute path (keepalived looks it up in PATH); vipd runs no PATH search, so it is not converted: write the full path and import again")
             return nil
         }
-        guard !ScriptWords.hasControlCharacters(arguments) else {
-            note(s.location, "\(s.keyword): an argument holds a control character (from an escape such as \\t or \\x01), which vipd's configuration refuses; not converted: pass it another way (e.g. let the script decode it)")
+        guard !ScriptWords.hasControlCharacters(arguments, allowingTab: true) else {
+            note(s.location, "\(s.keyword): an argument holds a control character other than a tab (from an escape such as \\x01 or \\n), which vipd's configuration refuses; not converted: pass it another way (e.g. let the script decode it)")
             return nil
         }
         operatorsAsArguments(s, arguments)

@@ -229,8 +229,8 @@ struct Converter {
         }
         let program = arguments[0]
         let command = ScriptWords.shellCommand(arguments)
-        guard !ScriptWords.hasControlCharacters(arguments) else {
-            note(runAt, "vrrp_script \(name): an argument holds a control character (from an escape such as \\t or \\x01), which vipd's configuration refuses; not converted: pass it another way (e.g. let the script decode it)")
+        guard !ScriptWords.hasControlCharacters(arguments, allowingTab: false) else {
+            note(runAt, "vrrp_script \(name): an argument holds a control character (from an escape such as \\t or \\x01), which a track script's run in vipd's configuration refuses; not converted: pass it another way (e.g. let the script decode it)")
             return nil
         }
         operatorsAsArguments(Statement(words: ["vrrp_script \(name)"], location: runAt), arguments)

@@ -138,11 +138,12 @@ enum ScriptWords {
         return words
     }
 
-    /// Whether an argument holds a character vipd's configuration strings refuse: control characters
-    /// and invisible formatting characters.
-    static func hasControlCharacters(_ arguments: [String]) -> Bool {
+    /// Whether an argument holds a character vipd's configuration refuses there: control characters
+    /// and invisible formatting characters (a tab is allowed in notify command lines, as keepalived's
+    /// `\t` gives one, not in a track script's `run`).
+    static func hasControlCharacters(_ arguments: [String], allowingTab: Bool) -> Bool {
         arguments.contains { $0.unicodeScalars.contains { c in
-            c.value < 0x20 || (0x7f...0x9f).contains(c.value) || c.properties.generalCategory == .format
+            (c.value < 0x20 && !(allowingTab && c == "\t")) || (0x7f...0x9f).contains(c.value) || c.properties.generalCategory == .format
         } }
     }
 

@@ -95,7 +95,8 @@ import VIPDConfig
         let instance = try #require(config.instance(named: "VI_1"))
         #expect(instance.stateCommands.master == ["/etc/keepalived/notify_event.sh", " spaces\\x20file ", "\"s p a c e \"", "SG1.low", "master"])
         #expect(instance.stateCommands.stop == ["/etc/keepalived/notify_event.sh", "it's", "\\x41", "$HOME"])
-        #expect(instance.stateCommands.backup == nil, "a control character cannot be carried")
+        #expect(instance.stateCommands.backup == ["/etc/keepalived/notify_event.sh", "it's", "\tA"], "keepalived's \\t is a tab")
+        #expect(instance.notify == nil, "a control character other than a tab cannot be carried")
         #expect(instance.notifyStyle == .keepalived)
         #expect(instance.track.scripts.map(\.run) == ["/usr/bin/killall"])
     }
