@@ -16,6 +16,8 @@ struct VRRPScript {
     var user: (String, SourceLocation)?
     var initFail: SourceLocation?
     var used = false
+    /// Position among the top-level blocks: keepalived 2.2 finds a script only from blocks after it.
+    var order = 0
 }
 
 /// Global gratuitous-ARP defaults (`vrrp_garp_*`), applied to every instance unless it sets its own.
@@ -37,6 +39,8 @@ struct Converter {
     var scriptOrder: [String] = []
     var instances: [InstanceDraft] = []
     var groups: [YAMLElement] = []
+    /// Position of the top-level block being converted.
+    var position = 0
 
     mutating func note(_ location: SourceLocation, _ message: String) {
         let note = ImportNote(location, message)
@@ -64,9 +68,10 @@ struct Converter {
 
     mutating func convert(_ statements: [Statement], file: String) -> [YAMLEntry] {
         // vrrp_script blocks may come after the instances that track them.
-        for s in statements where s.keyword == "vrrp_script" { script(s) }
+        for (index, s) in statements.enumerated() where s.keyword == "vrrp_script" { position = index; script(s) }
         for s in statements where s.keyword == "global_defs" { globalDefs(s) }
-        for s in statements {
+        for (index, s) in statements.enumerated() {
+            position = index
             switch s.keyword {
             case "global_defs", "vrrp_script": continue
             case "vrrp_instance": instance(s)
@@ -79,7 +84,7 @@ struct Converter {
                 }
             }
         }
-        for s in statements where s.keyword == "vrrp_sync_group" { syncGroup(s) }
+        for (index, s) in statements.enumerated() where s.keyword == "vrrp_sync_group" { position = index; syncGroup(s) }
         for name in scriptOrder where !(scripts[name]?.used ?? true) {
             note(scripts[name]!.location, "vrrp_script \(name) is tracked by no instance, so it is not converted (keepalived does not run it either); nothing to do")
         }
@@ -173,7 +178,7 @@ struct Converter {
 
     mutating func script(_ block: Statement) {
         guard let name = block.value else { note(block.location, "vrrp_script without a name is not converted (keepalived ignores it too)"); return }
-        var script = VRRPScript(name: name, location: block.location)
+        var script = VRRPScript(name: name, location: block.location, order: position)
         for s in block.block ?? [] {
             switch s.keyword {
             case "script":
@@ -219,6 +224,10 @@ struct Converter {
     mutating func trackScript(_ name: String, at reference: SourceLocation, weight: (Int, SourceLocation)?, reverse: SourceLocation?, ownerPriority: Int) -> YAMLElement? {
         guard var script = scripts[name] else {
             note(reference, "track_script \(name): no vrrp_script \(name) is defined, so nothing is tracked (keepalived ignores it too); define it or remove the line")
+            return nil
+        }
+        guard script.order < position else {
+            note(reference, "track_script \(name): vrrp_script \(name) comes later in the configuration (\(script.location)), and keepalived 2.2 ignores a track_script naming a script not yet defined; so does the import: move the vrrp_script block above this one")
             return nil
         }
         script.used = true

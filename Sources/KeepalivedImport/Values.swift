@@ -116,10 +116,10 @@ enum ScriptWords {
                 guard i < b.count else { return nil }
                 guard escapes else { word += [0x5c, b[i]]; i += 1; continue }
                 let e = b[i]
-                if e == 0x78, i + 1 < b.count, let first = hex(b[i + 1]) {          // \xHH
-                    var value = first
-                    i += 2
-                    if i < b.count, let second = hex(b[i]) { value = value << 4 | second; i += 1 }
+                if e == 0x78, i + 1 < b.count, hex(b[i + 1]) != nil {                // \xH…: every hex digit, the last two count (2.2.7)
+                    var value: UInt8 = 0
+                    i += 1
+                    while i < b.count, let digit = hex(b[i]) { value = value &<< 4 | digit; i += 1 }
                     word.append(value)
                 } else if e == 0x63, i + 1 < b.count {                              // \cC
                     word.append(b[i + 1] & 0x1f); i += 2
@@ -157,10 +157,13 @@ enum ScriptWords {
         }.joined(separator: " ")
     }
 
-    /// A script keyword (`script`, `notify_master` …) as keepalived reads it: the arguments of the
-    /// command (its first quoted word, split again with escapes) and the words after it.
+    /// A script keyword (`script`, `notify_master` …) as keepalived 2.2.7 reads it (notify.c
+    /// notify_script_init, set_script_params_array): the line split with quotes and escapes, then its
+    /// first word after the keyword split the same way again — so escapes are decoded twice (write
+    /// `\\'` for a quote inside single quotes) — giving the program and its arguments; the words
+    /// after the command are the user and group.
     static func command(_ statement: Statement) -> (arguments: [String], rest: [String])? {
-        guard let outer = split(statement.text, escapes: false), outer.count >= 2,
+        guard let outer = split(statement.text, escapes: true), outer.count >= 2,
               let arguments = split(outer[1], escapes: true), !arguments.isEmpty else { return nil }
         return (arguments, Array(outer.dropFirst(2)))
     }

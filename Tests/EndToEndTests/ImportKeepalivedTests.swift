@@ -33,12 +33,12 @@ struct ImportKeepalivedTests {
             router_id lb1
             notification_email { ops@example.com }
         }
-        include conf.d/*.conf
         vrrp_script chk {
             script "/bin/true check"
             interval 2
             fall 2
         }
+        include conf.d/*.conf
         """
     static let instance = """
         vrrp_instance VI_1 {
@@ -86,7 +86,7 @@ struct ImportKeepalivedTests {
                 notify /bin/echo
                 track_script {
             """)
-        let tree = try Tree(["keepalived.conf": keepalived + "\ninclude conf.d/*.conf\nvrrp_script chk {\n script /bin/true\n}\n", "conf.d/web.conf": instance])
+        let tree = try Tree(["keepalived.conf": keepalived + "\nvrrp_script chk {\n script /bin/true\n}\ninclude conf.d/*.conf\n", "conf.d/web.conf": instance])
         let outcome = importing("--strict --config-id r1 keepalived.conf", in: tree)
         #expect(outcome.status == 0, "\(outcome)")
         #expect(outcome.stdout.contains("notify_style: keepalived"), "\(outcome.stdout)")
@@ -102,7 +102,7 @@ struct ImportKeepalivedTests {
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("keepalived.conf:3:"))
         // Without a note, --strict exits 0.
-        let clean = try Tree(["keepalived.conf": "include conf.d/*.conf\nvrrp_script chk {\n script /bin/true\n}\n", "conf.d/web.conf": Self.instance])
+        let clean = try Tree(["keepalived.conf": "vrrp_script chk {\n script /bin/true\n}\ninclude conf.d/*.conf\n", "conf.d/web.conf": Self.instance])
         let quiet = importing("--strict --config-id r1 keepalived.conf", in: clean)
         #expect(quiet.status == 0, "\(quiet)")
         #expect(quiet.stderr.isEmpty)

@@ -84,8 +84,9 @@ import VIPDConfig
     }
 }
 
-/// The converted commands reach vipd's loader as the words keepalived runs (keepalived.conf(5)'s
-/// quoting example, decoded by hand from its rules).
+/// The converted commands reach vipd's loader as the words keepalived 2.2.7 runs (keepalived.conf(5)'s
+/// quoting example, decoded by hand from 2.2.7's rules; keepalived 2.2.7 itself reports the same
+/// lines unreadable).
 @Suite struct ConvertedCommandTests {
     @Test func vipdRunsTheArgumentsKeepalivedRuns() throws {
         let testCase = try CorpusTests.load("grammar-script-quoting")
@@ -93,11 +94,13 @@ import VIPDConfig
                                                   fileSystem: .inMemory(testCase.files))
         let config = try VIPDConfiguration.parse(yaml: result.yaml, file: "converted")
         let instance = try #require(config.instance(named: "VI_1"))
-        #expect(instance.stateCommands.master == ["/etc/keepalived/notify_event.sh", " spaces\\x20file ", "\"s p a c e \"", "SG1.low", "master"])
-        #expect(instance.stateCommands.stop == ["/etc/keepalived/notify_event.sh", "it's", "\\x41", "$HOME"])
-        #expect(instance.stateCommands.backup == ["/etc/keepalived/notify_event.sh", "it's", "\tA"], "keepalived's \\t is a tab")
+        // keepalived 2.2.7 decodes escapes when it reads the line and again when it splits the command.
+        // The manual's example: 2.2.7 takes every hex digit of \x20f (a control character), not carried.
+        #expect(instance.stateCommands.master == nil)
+        #expect(instance.stateCommands.stop == ["/etc/keepalived/notify_event.sh", "it's", "\\x41", "$HOME", "A"], "the first pass's tab separates")
+        #expect(instance.stateCommands.backup == nil, "'it'\\''s' leaves a quote open once decoded twice")
         #expect(instance.notify == nil, "a control character other than a tab cannot be carried")
         #expect(instance.notifyStyle == .keepalived)
-        #expect(instance.track.scripts.map(\.run) == ["/usr/bin/killall"])
+        #expect(instance.track.scripts.map(\.run) == ["/usr/bin/killall", "/bin/echo"])
     }
 }
