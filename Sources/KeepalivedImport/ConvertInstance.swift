@@ -129,7 +129,7 @@ extension Converter {
                 for line in s.block ?? [] {
                     for (address, at) in virtualAddress(line, interface: body.last { $0.keyword == "interface" }?.value) {
                         guard let f = Values.family(address) else {
-                            note(at, "\(address) is not an IP address, so it is left out; correct it"); continue
+                            note(at, "\(address) is not an IP address, so it is left out (keepalived skips it too); correct it"); continue
                         }
                         if let family, family != f {
                             note(at, "\(address): keepalived ignores addresses of the other family than the instance's first (IPv\(family)); left out as well: make a separate instance (vipd instances may be dual-stack with version 3)")
@@ -241,6 +241,9 @@ extension Converter {
                 note(nopreempt, "nopreempt with priority 255: the address owner always preempts (keepalived ignores nopreempt there too); not converted")
             } else {
                 draft.keys["preempt"] = YAMLEntry("preempt", .scalar("false"), nopreempt)
+                if let delay = draft.keys.removeValue(forKey: "preempt_delay") {
+                    note(delay.origin ?? nopreempt, "preempt_delay with nopreempt: keepalived drops the delay (they are incompatible), and so does the import; remove one of them")
+                }
                 if let state, state.0 == "MASTER" {
                     note(state.1, "nopreempt with state MASTER: keepalived takes the addresses at start and so preempts anyway; vipd starts as Backup and honours nopreempt; set state BACKUP in keepalived too to see the same behaviour on both")
                 }
@@ -260,6 +263,9 @@ extension Converter {
         if let (on, at) = checksumAsV2 {
             if version == 3 && family == 4 {
                 draft.keys["v3_checksum_as_v2"] = YAMLEntry("v3_checksum_as_v2", .scalar(on ? "true" : "false"), at)
+                if on {
+                    note(at, "v3_checksum_as_v2 is newer than keepalived 2.2, which ignores it (unknown keyword) and sends the pseudo-header form; the import carries it over: remove it if this keepalived is 2.2 and its peers expect the pseudo-header form")
+                }
             } else if on {
                 note(at, "v3_checksum_as_v2 applies to version 3 IPv4 instances only; not converted")
             }
@@ -366,7 +372,6 @@ extension Converter {
                 note(line.location, "\(address) \(option): not converted (vipd adds the address with the kernel's defaults)")
             }
         }
-        if let range = Values.expandRange(address) { return range.map { ($0, line.location) } }
         return [(address, line.location)]
     }
 

@@ -191,9 +191,10 @@ struct Converter {
                 }
                 script.run = (arguments, s.location)
             case "interval":
-                if let us = s.value.flatMap(Values.microseconds), us > 0 { script.interval = (us, s.location) } else { invalid(s, "a number of seconds") }
+                // keepalived 2.2.7 takes whole seconds here (later releases take fractions).
+                if let n = s.value.flatMap({ Values.integer($0, in: 1...4294) }) { script.interval = (n * 1_000_000, s.location) } else { invalid(s, "whole seconds, 1–4294, as keepalived 2.2 reads it") }
             case "timeout":
-                if let us = s.value.flatMap(Values.microseconds), us > 0 { script.timeout = (us, s.location) } else { invalid(s, "a number of seconds") }
+                if let n = s.value.flatMap({ Values.integer($0, in: 1...4294) }) { script.timeout = (n * 1_000_000, s.location) } else { invalid(s, "whole seconds, 1–4294, as keepalived 2.2 reads it") }
             case "weight":
                 if let w = s.value.flatMap({ Values.integer($0, in: -253...253) }) { script.weight = (w, s.location) } else { invalid(s, "-253–253") }
                 if s.words.count > 2 && s.words[2] == "reverse" { script.reverse = s.location }

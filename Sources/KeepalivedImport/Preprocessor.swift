@@ -379,6 +379,13 @@ struct Preprocessor {
             pattern = directory + pattern
         }
         let matches = fileSystem.glob(pattern)
+        if include.checked && !matches.isEmpty {
+            // keepalived reports a brace alternative without wildcards that names no file, and goes on.
+            let missing = GlobPattern.expandBraces(pattern).filter { !GlobPattern.hasWildcards($0) && !matches.contains($0) }
+            if !missing.isEmpty {
+                notes.append(ImportNote(location, "\(include.keyword) \(include.pattern): \(missing.joined(separator: ", ")) does not exist; keepalived reports it and reads the rest, and so does the import: create it or change the pattern"))
+            }
+        }
         if matches.isEmpty {
             if include.checked {
                 throw KeepalivedParseError(location, "\(include.keyword) \(include.pattern): no file matches")

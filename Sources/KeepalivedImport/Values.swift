@@ -68,21 +68,6 @@ enum Values {
         guard octets.count == 4, octets.allSatisfy({ o in !o.isEmpty && o.count <= 3 && o.allSatisfy(\.isNumber) && (Int(o) ?? 256) <= 255 }) else { return nil }
         return 4
     }
-
-    /// keepalived's IPv4 range form `192.0.2.10-12` (the last byte runs to the number after `-`),
-    /// with an optional `/LEN`: the addresses it stands for, or nil when `text` is not a range.
-    static func expandRange(_ text: String) -> [String]? {
-        let slash = text.firstIndex(of: "/")
-        let base = slash.map { String(text[..<$0]) } ?? text
-        let suffix = slash.map { String(text[$0...]) } ?? ""
-        guard !base.contains(":"), let dash = base.firstIndex(of: "-") else { return nil }
-        let first = String(base[..<dash])
-        guard family(first) == 4, let last = Int(base[base.index(after: dash)...]), last <= 255 else { return nil }
-        let octets = first.split(separator: ".")
-        guard let start = Int(octets[3]), start <= last else { return nil }
-        let prefix = octets.prefix(3).joined(separator: ".")
-        return (start...last).map { "\(prefix).\($0)\(suffix)" }
-    }
 }
 
 /// How keepalived reads a script line, and how vipd's command line says the same.
