@@ -64,6 +64,7 @@ extension Converter {
         }
         var family: Int?
         var addresses: [YAMLElement] = []
+        var seenAddresses: [String: SourceLocation] = [:]
         var state: (String, SourceLocation)?
         var nopreempt: SourceLocation?
         var accept: (Bool, SourceLocation)?
@@ -136,6 +137,12 @@ extension Converter {
                             continue
                         }
                         family = f
+                        let host = address.split(separator: "/").first.map { $0.lowercased() } ?? address
+                        if let earlier = seenAddresses[host] {
+                            note(at, "\(address) is listed again (first at \(earlier)); keepalived adds it once, and so does the import: remove the repeat")
+                            continue
+                        }
+                        seenAddresses[host] = at
                         addresses.append(YAMLElement(.scalar(YAMLWriter.string(address)), at))
                     }
                 }
