@@ -11,6 +11,7 @@ struct ImportKeepalivedTests {
     final class Tree {
         let path = "/tmp/vipd-import-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         init(_ files: [String: String]) throws {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             for (name, text) in files {
                 let file = path + "/" + name
                 try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -185,6 +186,23 @@ struct ImportKeepalivedTests {
                 let number = Range(match.range(at: 2), in: line).map { String(line[$0]) } ?? ""
                 #expect(noted.contains("\(file):\(number)"), "\(name): keepalived says \"\(line)\" and the import has no note at \(file):\(number)\n\(outcome.stderr)")
             }
+        }
+    }
+
+    /// keepalived's own sample configurations (installed with the Debian package): every one with a
+    /// vrrp_instance converts, and `vipd check-config` accepts the result.
+    @Test func keepalivedsSamplesConvertAndLoad() throws {
+        let samples = "/usr/share/doc/keepalived/samples"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []).sorted()
+            .filter { $0.hasPrefix("keepalived.conf.") && !$0.hasSuffix(".gz") }
+            .filter { ((try? String(contentsOfFile: "\(samples)/\($0)", encoding: .utf8)) ?? "").contains("vrrp_instance") }
+        try #require(names.count >= 5, "the keepalived package's samples: \(names)")
+        for name in names {
+            let tree = try Tree([:])
+            let converted = shell("\(vipd) import-keepalived --config-id main \(samples)/\(name) > \(tree.path)/out.yaml 2>/dev/null")
+            #expect(converted.status == 0, "\(name): \(converted.output)")
+            let check = shell("\(vipd) check-config --quiet \(tree.path)/out.yaml")
+            #expect(check.status == 0, "\(name): \(check.output)")
         }
     }
 }
