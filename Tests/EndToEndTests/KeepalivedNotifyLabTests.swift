@@ -3,7 +3,7 @@
 // notify_fault and notify_stop, as the same script_user, through the same transitions (Backup at
 // start, Master, Backup when a higher-priority router appears, Master when it leaves, Fault when a
 // tracked interface goes down, back up, Stop). What the scripts recorded — arguments, order, user —
-// must be the same.
+// must be the same. vipd's configuration is what `vipd import-keepalived` makes of keepalived's.
 
 import Foundation
 import Testing
@@ -75,36 +75,27 @@ struct KeepalivedNotifyLabTests {
         lab.addTrackedLink(1)
         lab.addTrackedLink(2)
 
-        // keepalived in r1: VRID 51, its own VIP, tracking eth1 (weight 0: Fault while it is down).
-        let kaInstance = KeepalivedInstance(vrid: 51, priority: 100, version: 3, advertInt: "0.1",
-                                            addresses: ["\(Self.keepalivedVIP)/24"], extra: [
-            "track_interface {", "    eth1", "}",
-            "notify \(kaHooks.dir)/notify.sh",
-            "notify_master \"\(kaHooks.dir)/state.sh master\"",
-            "notify_backup \"\(kaHooks.dir)/state.sh backup\"",
-            "notify_fault \"\(kaHooks.dir)/state.sh fault\"",
-            "notify_stop \"\(kaHooks.dir)/state.sh stop\"",
-        ])
-        let kaConfig = "global_defs {\n    router_id ka-r1\n    script_user nobody nogroup\n}\n\n" + kaInstance.text
-        // vipd in r2: VRID 52, the same settings as the converter writes them.
-        let vipdConfig = """
-            script_user: "nobody:nogroup"
-            instances:
-              - name: VI_1
-                interface: eth0
-                vrid: 52
-                priority: 100
-                advert_interval: 100ms
-                addresses: ["\(Self.vipdVIP)/24"]
-                track: { interfaces: [ { name: eth1 } ] }
-                notify_style: keepalived
-                notify: \(vipdHooks.dir)/notify.sh
-                notify_master: "\(vipdHooks.dir)/state.sh master"
-                notify_backup: "\(vipdHooks.dir)/state.sh backup"
-                notify_fault: "\(vipdHooks.dir)/state.sh fault"
-                notify_stop: "\(vipdHooks.dir)/state.sh stop"
-
-            """
+        // The same keepalived.conf for both, but for the VRID, the VIP and the hooks' directory:
+        // one instance tracking eth1 (weight 0: Fault while it is down), every notify hook.
+        func keepalivedConfig(vrid: Int, vip: String, hooks: NotifyRecorder) -> String {
+            let instance = KeepalivedInstance(vrid: vrid, priority: 100, version: 3, advertInt: "0.1",
+                                              addresses: ["\(vip)/24"], extra: [
+                "track_interface {", "    eth1", "}",
+                "notify \(hooks.dir)/notify.sh",
+                "notify_master \"\(hooks.dir)/state.sh master\"",
+                "notify_backup \"\(hooks.dir)/state.sh backup\"",
+                "notify_fault \"\(hooks.dir)/state.sh fault\"",
+                "notify_stop \"\(hooks.dir)/state.sh stop\"",
+            ])
+            return "global_defs {\n    script_user nobody nogroup\n}\n\n" + instance.text
+        }
+        // keepalived in r1 (VRID 51); vipd in r2 (VRID 52) with what `vipd import-keepalived`
+        // makes of its keepalived.conf.
+        let kaConfig = keepalivedConfig(vrid: 51, vip: Self.keepalivedVIP, hooks: kaHooks)
+        let converted = "\(lab.workdir)/keepalived-r2.conf"
+        try keepalivedConfig(vrid: 52, vip: Self.vipdVIP, hooks: vipdHooks).write(toFile: converted, atomically: true, encoding: .utf8)
+        let vipdConfig = try lab.importKeepalived(converted, configID: "r2")
+        #expect(vipdConfig.contains("notify_style: keepalived") && vipdConfig.contains("script_user: \"nobody:nogroup\""), "\(vipdConfig)")
         // r3: a vipd that outranks both (priority 200 on both VRIDs), started and stopped to move them.
         let outranking = config(instanceYAML(name: "a", vrid: 51, priority: 200, addresses: [Self.keepalivedVIP]),
                                 instanceYAML(name: "b", vrid: 52, priority: 200, addresses: [Self.vipdVIP]))
