@@ -3,7 +3,7 @@
 // notify_fault and notify_stop, as the same script_user, through the same transitions (Backup at
 // start, Master, Backup when a higher-priority router appears, Master when it leaves, Fault when a
 // tracked interface goes down, back up, Stop). What the scripts recorded — arguments, order, user —
-// must be the same.
+// must be the same. vipd's configuration is what `vipd import-keepalived` makes of keepalived's.
 
 import Foundation
 import Testing
@@ -65,7 +65,10 @@ struct KeepalivedNotifyLabTests {
     static let keepalivedVIP = "192.0.2.100"
     static let vipdVIP = "192.0.2.101"
 
-    @Test func sameScriptsSeeTheSameArgumentsOrderAndUserUnderBoth() throws {
+    /// `group: false`: one instance with every hook. `group: true`: a sync group of two instances
+    /// with the hooks on the group (keepalived's `GROUP NAME STATE 0`).
+    @Test(arguments: [false, true])
+    func sameScriptsSeeTheSameArgumentsOrderAndUserUnderBoth(group: Bool) throws {
         try #require(InteropEnvironment.hasKeepalived, "keepalived is not installed (scripts/deps)")
         let lab = try Lab(routers: 3)
         let ka = KeepalivedPeer(lab: lab, router: 1)
@@ -75,39 +78,54 @@ struct KeepalivedNotifyLabTests {
         lab.addTrackedLink(1)
         lab.addTrackedLink(2)
 
-        // keepalived in r1: VRID 51, its own VIP, tracking eth1 (weight 0: Fault while it is down).
-        let kaInstance = KeepalivedInstance(vrid: 51, priority: 100, version: 3, advertInt: "0.1",
-                                            addresses: ["\(Self.keepalivedVIP)/24"], extra: [
-            "track_interface {", "    eth1", "}",
-            "notify \(kaHooks.dir)/notify.sh",
-            "notify_master \"\(kaHooks.dir)/state.sh master\"",
-            "notify_backup \"\(kaHooks.dir)/state.sh backup\"",
-            "notify_fault \"\(kaHooks.dir)/state.sh fault\"",
-            "notify_stop \"\(kaHooks.dir)/state.sh stop\"",
-        ])
-        let kaConfig = "global_defs {\n    router_id ka-r1\n    script_user nobody nogroup\n}\n\n" + kaInstance.text
-        // vipd in r2: VRID 52, the same settings as the converter writes them.
-        let vipdConfig = """
-            script_user: "nobody:nogroup"
-            instances:
-              - name: VI_1
-                interface: eth0
-                vrid: 52
-                priority: 100
-                advert_interval: 100ms
-                addresses: ["\(Self.vipdVIP)/24"]
-                track: { interfaces: [ { name: eth1 } ] }
-                notify_style: keepalived
-                notify: \(vipdHooks.dir)/notify.sh
-                notify_master: "\(vipdHooks.dir)/state.sh master"
-                notify_backup: "\(vipdHooks.dir)/state.sh backup"
-                notify_fault: "\(vipdHooks.dir)/state.sh fault"
-                notify_stop: "\(vipdHooks.dir)/state.sh stop"
+        // The same keepalived.conf for both, but for the VRIDs, the VIPs and the hooks' directory:
+        // instances tracking eth1 (weight 0: Fault while it is down), every notify hook.
+        func keepalivedConfig(vrid: Int, vips: [String], hooks: NotifyRecorder) -> String {
+            let notify = [
+                "notify \(hooks.dir)/notify.sh",
+                "notify_master \"\(hooks.dir)/state.sh master\"",
+                "notify_backup \"\(hooks.dir)/state.sh backup\"",
+                "notify_fault \"\(hooks.dir)/state.sh fault\"",
+                "notify_stop \"\(hooks.dir)/state.sh stop\"",
+            ]
+            var text = "global_defs {\n    script_user nobody nogroup\n}\n\n"
+            if group {
+                text += "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n"
+                text += notify.map { "    \($0)\n" }.joined() + "}\n\n"
+            }
+            for (index, vip) in vips.enumerated() {
+                text += KeepalivedInstance(name: "VI_\(index + 1)", vrid: vrid + 10 * index, priority: 100, version: 3,
+                                           advertInt: "0.1", addresses: ["\(vip)/24"],
+                                           extra: ["track_interface {", "    eth1", "}"] + (group ? [] : notify)).text + "\n"
+            }
+            return text
+        }
+        let kaVIPs = group ? [Self.keepalivedVIP, "192.0.2.102"] : [Self.keepalivedVIP]
+        let vipdVIPs = group ? [Self.vipdVIP, "192.0.2.103"] : [Self.vipdVIP]
+        // keepalived in r1 (VRID 51, 61); vipd in r2 (VRID 52, 62) with what `vipd
+        // import-keepalived` makes of its keepalived.conf.
+        let kaConfig = keepalivedConfig(vrid: 51, vips: kaVIPs, hooks: kaHooks)
+        let converted = "\(lab.workdir)/keepalived-r2.conf"
+        try keepalivedConfig(vrid: 52, vips: vipdVIPs, hooks: vipdHooks).write(toFile: converted, atomically: true, encoding: .utf8)
+        var vipdConfig = try lab.importKeepalived(converted, configID: "r2")
+        if group && !vipdConfig.contains("notify_master") {
+            // The importer (so far) notes a group's notify keys instead of converting them: add them
+            // to the sync group, the file's last entry, as config.md's sync group keys.
+            vipdConfig += """
+                    notify: \(vipdHooks.dir)/notify.sh
+                    notify_master: "\(vipdHooks.dir)/state.sh master"
+                    notify_backup: "\(vipdHooks.dir)/state.sh backup"
+                    notify_fault: "\(vipdHooks.dir)/state.sh fault"
+                    notify_stop: "\(vipdHooks.dir)/state.sh stop"
 
-            """
+                """
+        }
+        #expect(vipdConfig.contains("script_user: \"nobody:nogroup\""), "\(vipdConfig)")
         // r3: a vipd that outranks both (priority 200 on both VRIDs), started and stopped to move them.
-        let outranking = config(instanceYAML(name: "a", vrid: 51, priority: 200, addresses: [Self.keepalivedVIP]),
-                                instanceYAML(name: "b", vrid: 52, priority: 200, addresses: [Self.vipdVIP]))
+        let outranking = "instances:\n" + zip(kaVIPs, vipdVIPs).enumerated().map { index, vips in
+            instanceYAML(name: "a\(index)", vrid: 51 + 10 * index, priority: 200, addresses: [vips.0])
+                + instanceYAML(name: "b\(index)", vrid: 52 + 10 * index, priority: 200, addresses: [vips.1])
+        }.joined()
 
         let context = { "keepalived records:\n\(kaHooks.lines.joined(separator: "\n"))\nvipd records:\n\(vipdHooks.lines.joined(separator: "\n"))\n\(lab.logs())\n--- keepalived:\n\(String(ka.log.suffix(3000)))" }
         /// Waits until both have recorded `states` (the transitions so far).
@@ -137,7 +155,8 @@ struct KeepalivedNotifyLabTests {
         // notify_STATE with notify, and the user (nobody, group nogroup alone).
         #expect(kaHooks.transitions == vipdHooks.transitions, "\(context())")
         #expect(vipdHooks.lines.allSatisfy { $0.hasSuffix("|65534|65534|65534") }, "\(context())")
-        #expect(vipdHooks.lines.contains("notify.sh INSTANCE VI_1 MASTER 100|65534|65534|65534"), "\(context())")
+        let master = group ? "notify.sh GROUP G1 MASTER 0" : "notify.sh INSTANCE VI_1 MASTER 100"
+        #expect(vipdHooks.lines.contains("\(master)|65534|65534|65534"), "\(context())")
         // vipd runs notify_STATE before notify, keepalived's start order, every time.
         for (index, line) in vipdHooks.lines.enumerated() where line.hasPrefix("notify.sh") {
             let state = NotifyRecorder.state(of: line)
