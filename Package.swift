@@ -52,9 +52,12 @@ let package = Package(
             "VRRP", "VRRPNode", "VIPDConfig", "VIPDLinux", "VIPDObservability", "VIPDSystem", "CVIPDSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // keepalived.conf → vipd YAML (`vipd import-keepalived`): keepalived's parser and a converter,
+        // pure (files come through an injected reader).
+        .target(name: "KeepalivedImport"),
         // The `vipd` command.
         .executableTarget(name: "vipd", dependencies: [
-            "VIPDDaemon", "VIPDConfig", "VIPDObservability", "VRRP",
+            "VIPDDaemon", "VIPDConfig", "VIPDObservability", "VRRP", "KeepalivedImport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -76,6 +79,8 @@ let package = Package(
         .testTarget(name: "VIPDSystemTests", dependencies: ["VIPDSystem"]),
         .testTarget(name: "VIPDLinuxTests", dependencies: ["VIPDLinux", "VIPDSystem", "VRRP"]),
         .testTarget(name: "VIPDConfigTests", dependencies: ["VIPDConfig", .product(name: "Yams", package: "Yams")]),
+        // keepalived/: the corpus of configurations with their expected YAML and notes.
+        .testTarget(name: "KeepalivedImportTests", dependencies: ["KeepalivedImport", "VIPDConfig"], exclude: ["keepalived"]),
         .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability", "VIPDSystem"]),
         .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VIPDSystem", "VRRP", "VRRPNode"]),
         // inject.py: the packet injector the hostile-input tests run in a lab namespace.

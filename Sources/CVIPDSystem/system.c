@@ -82,3 +82,55 @@ int vipd_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid) {
 }
 
 int vipd_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+#include <grp.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+/// Only async-signal-safe calls between fork and exec: the parent may have other threads.
+int vipd_spawn(const char *path, char *const argv[], char *const envp[], int64_t uid, int64_t gid) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(report[0]); close(report[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        struct sigaction dfl = { 0 };
+        dfl.sa_handler = SIG_DFL;
+        for (int s = 1; s < NSIG; s++) (void)sigaction(s, &dfl, NULL);
+        sigset_t empty;
+        sigemptyset(&empty);
+        (void)sigprocmask(SIG_SETMASK, &empty, NULL);
+        int e = 0;
+        if (setpgid(0, 0) != 0) e = errno;
+        if (!e) {
+            int null = open("/dev/null", O_RDONLY);
+            if (null < 0 || (null != 0 && (dup2(null, 0) < 0 || close(null) != 0))) e = errno;
+        }
+        if (!e && uid >= 0) {
+            gid_t group = (gid_t)gid;
+            if (setgid(group) != 0 || setgroups(1, &group) != 0 || setuid((uid_t)uid) != 0) e = errno;
+        }
+        if (!e) {
+            execve(path, argv, envp);
+            e = errno;
+        }
+        while (write(report[1], &e, sizeof e) < 0 && errno == EINTR) {}
+        _exit(127);
+    }
+    close(report[1]);
+    int e = 0;
+    ssize_t n;
+    do { n = read(report[0], &e, sizeof e); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof e) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        return -(e ? e : EIO);
+    }
+    return pid;
+}

@@ -19,6 +19,9 @@ public struct VIPDConfiguration: Hashable, Sendable {
     /// Refuse hooks and track scripts that anyone but root could change (keepalived's
     /// `enable_script_security`); checked by `load(path:)`, which check-config, run and reload share.
     public var enableScriptSecurity: Bool
+    /// Who runs hooks and track scripts (keepalived's `script_user`); nil = the daemon's own user,
+    /// root when vipd runs as root (see docs/config.md "Script user").
+    public var scriptUser: ScriptUser?
     public var instances: [InstanceConfig]
     public var syncGroups: [SyncGroupConfig]
 
@@ -28,11 +31,11 @@ public struct VIPDConfiguration: Hashable, Sendable {
     public init(node: String? = nil, controlSocket: String = defaultControlSocket, metrics: MetricsConfig? = nil,
                 shutdownTimeout: Duration = defaultShutdownTimeout, logLevel: LogLevel = .info,
                 realtimePriority: Int? = nil, lockMemory: Bool = false, enableScriptSecurity: Bool = true,
-                instances: [InstanceConfig], syncGroups: [SyncGroupConfig] = []) {
+                scriptUser: ScriptUser? = nil, instances: [InstanceConfig], syncGroups: [SyncGroupConfig] = []) {
         self.node = node; self.controlSocket = controlSocket; self.metrics = metrics
         self.shutdownTimeout = shutdownTimeout; self.logLevel = logLevel
         self.realtimePriority = realtimePriority; self.lockMemory = lockMemory
-        self.enableScriptSecurity = enableScriptSecurity
+        self.enableScriptSecurity = enableScriptSecurity; self.scriptUser = scriptUser
         self.instances = instances; self.syncGroups = syncGroups
     }
 
@@ -82,6 +85,13 @@ public struct InstanceConfig: Hashable, Sendable {
     public var track: TrackConfig
     /// Absolute path of a program run on every state change.
     public var notify: String?
+    /// Words configured after the `notify` program (`notify_style: keepalived` only; keepalived
+    /// appends its four arguments after them).
+    public var notifyArguments: [String]
+    /// What `notify` is given, and whether TAKEOVER_PENDING is reported (see `NotifyStyle`).
+    public var notifyStyle: NotifyStyle
+    /// keepalived's `notify_master` / `notify_backup` / `notify_fault` / `notify_stop`.
+    public var stateCommands: StateCommands
     public var takeover: TakeoverMode
     /// Send VRRPv3 IPv4 checksums without the IPv4 pseudo-header, the way VRRPv2 computes them, for
     /// peers that do so (`v3_checksum_as_v2`). IPv4 only; v3 only.
@@ -100,7 +110,8 @@ public struct InstanceConfig: Hashable, Sendable {
         self.advertInterval = advertInterval; self.version = version; self.authPass = authPass
         self.preempt = preempt; self.preemptDelay = preemptDelay; self.accept = accept
         self.addresses = addresses; self.unicast = unicast; self.virtualMAC = virtualMAC; self.garp = garp
-        self.track = track; self.notify = notify; self.takeover = takeover; self.v3ChecksumAsV2 = v3ChecksumAsV2
+        self.track = track; self.notify = notify; self.notifyArguments = []; self.notifyStyle = .vipd
+        self.stateCommands = StateCommands(); self.takeover = takeover; self.v3ChecksumAsV2 = v3ChecksumAsV2
         self.authHMAC = authHMAC
     }
 
@@ -191,11 +202,13 @@ public struct TrackedScript: Hashable, Sendable {
     public var rise: Int
     /// Consecutive failures before a passing script counts as down.
     public var fall: Int
+    /// Who runs it (keepalived's vrrp_script `user`); nil = the global `script_user`.
+    public var user: ScriptUser?
 
     public init(name: String, run: String, interval: Duration = .seconds(1), timeout: Duration? = nil, weight: Int = 0,
                 rise: Int = 1, fall: Int = 1) {
         self.name = name; self.run = run; self.interval = interval; self.timeout = timeout ?? interval
-        self.weight = weight; self.rise = rise; self.fall = fall
+        self.weight = weight; self.rise = rise; self.fall = fall; self.user = nil
     }
 }
 
@@ -203,5 +216,12 @@ public struct TrackedScript: Hashable, Sendable {
 public struct SyncGroupConfig: Hashable, Sendable {
     public var name: String
     public var instances: [String]
-    public init(name: String, instances: [String]) { self.name = name; self.instances = instances }
+    /// keepalived's group `notify`: the program and its configured words; it is run with
+    /// `GROUP NAME STATE 0` appended, as keepalived does.
+    public var notify: [String]?
+    /// The group's `notify_master` / `notify_backup` / `notify_fault` / `notify_stop`.
+    public var stateCommands: StateCommands
+    public init(name: String, instances: [String], notify: [String]? = nil, stateCommands: StateCommands = StateCommands()) {
+        self.name = name; self.instances = instances; self.notify = notify; self.stateCommands = stateCommands
+    }
 }

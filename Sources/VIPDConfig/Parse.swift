@@ -43,24 +43,25 @@ enum Limits {
 
 enum Keys {
     static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "realtime_priority",
-                      "lock_memory", "enable_script_security", "instances", "sync_groups"]
+                      "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
-                           "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac"]
+                           "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac"] + NotifyKeys.instance
     static let metrics = ["listen"]
     static let unicast = ["source", "peers", "ttl_check"]
     static let garp = ["count", "interval", "repeat_after", "refresh"]
     static let track = ["interfaces", "scripts"]
     static let trackedInterface = ["name", "weight"]
-    static let trackedScript = ["name", "run", "interval", "timeout", "weight", "rise", "fall"]
-    static let syncGroup = ["name", "instances"]
+    static let trackedScript = ["name", "run", "interval", "timeout", "weight", "rise", "fall", "user"]
+    static let syncGroup = ["name", "instances"] + NotifyKeys.syncGroup
 }
 
 extension VIPDConfiguration {
-    /// Reads and parses a configuration file, and applies script security when the file enables it
-    /// (the default): what check-config, run and reload call, so they accept exactly the same files.
-    /// Errors name `path`. `checkingScripts: false` is only for reading settings such as the control
-    /// socket (the CLI's `--config`), where a script's permissions are not the question.
+    /// Reads and parses a configuration file, applies script security when the file enables it
+    /// (the default) and looks up the script users: what check-config, run and reload call, so they
+    /// accept exactly the same files. Errors name `path`. `checkingScripts: false` (neither check) is
+    /// only for reading settings such as the control socket (the CLI's `--config`), where a script's
+    /// permissions and users are not the question.
     /// `file:` keys of `auth_hmac` are read here too; `credentialsDirectory` is where a relative
     /// key name is looked up first (systemd's `$CREDENTIALS_DIRECTORY` by default).
     /// `readingKeyFiles: false`, like `checkingScripts: false`, is only for reading settings such as
@@ -93,8 +94,9 @@ extension VIPDConfiguration {
                 throw ConfigError(file: path, line: line, column: column, message: "the file is not valid UTF-8")
             }
         }
-        var (config, scripts, keyFiles) = try decode(yaml: String(scalars), file: path)
+        var (config, scripts, keyFiles, users) = try decode(yaml: String(scalars), file: path)
         if checkingScripts && config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
+        if checkingScripts { try ScriptUsers.resolve(users, into: &config, file: path) }
         if readingKeyFiles { try KeyFiles.load(keyFiles, into: &config, file: path, credentialsDirectory: credentialsDirectory) }
         return config
     }
@@ -107,7 +109,7 @@ extension VIPDConfiguration {
 
     /// The configuration and the programs it names (with their positions, for script security).
     static func decode(yaml: String, file: String) throws(ConfigError)
-        -> (config: VIPDConfiguration, scripts: [ScriptReference], keyFiles: [KeyFileReference]) {
+        -> (config: VIPDConfiguration, scripts: [ScriptReference], keyFiles: [KeyFileReference], users: [UserReference]) {
         let reader = NodeReader(file: file)
         guard yaml.utf8.count <= Limits.maxFileBytes else {
             throw ConfigError(file: file, line: 1, column: 1,
@@ -138,7 +140,7 @@ extension VIPDConfiguration {
         }
         let decoder = ConfigDecoder(reader: reader)
         let config = try decoder.configuration(root)
-        return (config, decoder.scripts.references, decoder.keyFiles.references)
+        return (config, decoder.scripts.references, decoder.keyFiles.references, decoder.users.references)
     }
 }
 
@@ -154,6 +156,8 @@ struct ConfigDecoder {
     let scripts = ScriptReferences()
     /// Every `file:` key, for `KeyFiles` (read by `load(path:)` only).
     let keyFiles = KeyFileReferences()
+    /// Every `script_user` and track script `user`, for `ScriptUsers.resolve`.
+    let users = UserReferences()
 
     func configuration(_ root: Node) throws(ConfigError) -> VIPDConfiguration {
         var hints: [String: String] = [:]
@@ -187,6 +191,7 @@ struct ConfigDecoder {
         if let n = fields.optional("enable_script_security") {
             config.enableScriptSecurity = try reader.bool(n, "enable_script_security")
         }
+        if let n = fields.optional("script_user") { config.scriptUser = try scriptUser(n, "script_user") }
 
         let list = try reader.sequence(try fields.required("instances", in: "the top level"), "instances")
         guard !list.isEmpty else {
@@ -300,11 +305,7 @@ struct ConfigDecoder {
         if let n = f.optional("virtual_mac") { c.virtualMAC = try reader.bool(n, "virtual_mac") }
         if let n = f.optional("garp") { c.garp = try garp(n) }
         if let n = f.optional("track") { c.track = try track(n, priority: c.priority) }
-        if let n = f.optional("notify") {
-            let path = try reader.absolutePath(n, "notify")
-            scripts.add(path, "notify", at: n)
-            c.notify = path
-        }
+        try instanceNotify(f, into: &c)
         if let n = f.optional("takeover") {
             c.takeover = try reader.oneOf(n, "takeover", [("auto", TakeoverMode.auto), ("manual", .manual)])
         }

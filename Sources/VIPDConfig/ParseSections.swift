@@ -128,6 +128,7 @@ extension ConfigDecoder {
                 if let n = s.optional("weight") { script.weight = try weight(n, "weight", priority: priority) }
                 if let n = s.optional("rise") { script.rise = try reader.integer(n, "rise", Limits.riseFall) }
                 if let n = s.optional("fall") { script.fall = try reader.integer(n, "fall", Limits.riseFall) }
+                if let n = s.optional("user") { script.user = try scriptUser(n, "user of track script '\(scriptName)'") }
                 t.scripts.append(script)
             }
         }
@@ -168,7 +169,10 @@ extension ConfigDecoder {
                 owner[member] = name
                 members.append(member)
             }
-            groups.append(SyncGroupConfig(name: name, instances: members))
+            var group = SyncGroupConfig(name: name, instances: members)
+            if let n = f.optional("notify") { group.notify = try commandLine(n, "notify of sync group '\(name)'") }
+            group.stateCommands = try stateCommands(f, in: "sync group '\(name)'")
+            groups.append(group)
         }
         return groups
     }

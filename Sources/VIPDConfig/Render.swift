@@ -16,6 +16,7 @@ extension VIPDConfiguration {
         out += "realtime_priority: \(realtimePriority ?? 0)\n"
         out += "lock_memory: \(lockMemory)\n"
         out += "enable_script_security: \(enableScriptSecurity)\n"
+        if let scriptUser { out += "script_user: \(quoted(scriptUser.name))\n" }
         out += "instances:\n"
         for i in instances { out += render(i, redactSecrets: redactSecrets) }
         if syncGroups.isEmpty {
@@ -25,6 +26,8 @@ extension VIPDConfiguration {
             for g in syncGroups {
                 out += "  - name: \(quoted(g.name))\n"
                 out += "    instances: [\(g.instances.map(quoted).joined(separator: ", "))]\n"
+                if let notify = g.notify { out += "    notify: \(quoted(CommandLine.join(notify)))\n" }
+                out += renderStateCommands(g.stateCommands)
             }
         }
         return out
@@ -78,9 +81,14 @@ extension VIPDConfiguration {
                 out += "          weight: \(s.weight)\n"
                 out += "          rise: \(s.rise)\n"
                 out += "          fall: \(s.fall)\n"
+                if let user = s.user { out += "          user: \(quoted(user.name))\n" }
             }
         }
-        if let notify = i.notify { line("notify", quoted(notify)) }
+        line("notify_style", i.notifyStyle.rawValue)
+        if let notify = i.notify {
+            line("notify", quoted(i.notifyStyle == .keepalived ? CommandLine.join([notify] + i.notifyArguments) : notify))
+        }
+        out += renderStateCommands(i.stateCommands)
         line("takeover", i.takeover.rawValue)
         line("v3_checksum_as_v2", "\(i.v3ChecksumAsV2)")
         if let auth = i.authHMAC { out += render(auth, redactSecrets: redactSecrets) }
@@ -111,6 +119,16 @@ extension VIPDConfiguration {
         out += "      mode: \(auth.mode.rawValue)\n"
         return out
     }
+}
+
+/// `notify_master` … `notify_stop` lines of an instance or a sync group (both indented 4).
+private func renderStateCommands(_ commands: StateCommands) -> String {
+    var out = ""
+    for (key, words) in [("notify_master", commands.master), ("notify_backup", commands.backup),
+                         ("notify_fault", commands.fault), ("notify_stop", commands.stop)] {
+        if let words { out += "    \(key): \(quoted(CommandLine.join(words)))\n" }
+    }
+    return out
 }
 
 /// Words a YAML 1.1 or 1.2 reader may take for something other than a string.

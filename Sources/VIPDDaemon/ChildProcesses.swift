@@ -1,11 +1,12 @@
 // Runs notify hooks and track scripts as child processes without blocking the event loop:
-// posix_spawn, each child in its own process group (so a timeout kills the whole tree), exit
+// fork and exec (vipd_spawn), each child in its own process group (so a timeout kills the whole tree), exit
 // noticed through a pidfd watched by the loop (no SIGCHLD races), timeouts as loop timers.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 import CVIPDSystem
+import VIPDConfig
 import VRRP
 
 public enum ChildOutcome: Equatable, Sendable, CustomStringConvertible {
@@ -33,43 +34,33 @@ public final class ChildProcesses {
 
     public var count: Int { running.count }
 
-    /// Starts `arguments[0]` (a path) with `arguments` and `environment` added to ours. stdin is
-    /// /dev/null; stdout and stderr are inherited (the journal). `completion` runs on the loop.
-    public func spawn(_ arguments: [String], environment: [String: String] = [:], timeout: Duration?,
-                      completion: @escaping (ChildOutcome) -> Void) {
+    /// Starts `arguments[0]` (a path) with `arguments` and `environment` added to ours, as `user`
+    /// when given (nil: as the daemon's own user). stdin is /dev/null; stdout and stderr are
+    /// inherited (the journal). `completion` runs on the loop.
+    public func spawn(_ arguments: [String], environment: [String: String] = [:], user: ScriptUser? = nil,
+                      timeout: Duration?, completion: @escaping (ChildOutcome) -> Void) {
+        // A user whose ids were never looked up (a configuration that did not come from
+        // `VIPDConfiguration.load`) must not run as the daemon's user instead.
+        if let user, user.uid == nil || user.gid == nil {
+            completion(.spawnFailed(EINVAL))
+            return
+        }
         var env = currentEnvironment()
         for (k, v) in environment { env[k] = v }
         let envStrings = env.map { "\($0.key)=\($0.value)" }.sorted()
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // The daemon blocks its signals for the signalfd; children must start with a clean mask
-        // and default dispositions.
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-
-        var pid: pid_t = 0
+        // The child resets signals (the daemon blocks its own for the signalfd), moves to a process
+        // group of its own and drops to `user` between fork and exec (CVIPDSystem's vipd_spawn).
         let result = withCStrings(arguments) { argv in
             withCStrings(envStrings) { envp in
-                posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+                vipd_spawn(arguments[0], argv, envp, user?.uid.map(Int64.init) ?? -1, user?.gid.map(Int64.init) ?? -1)
             }
         }
-        guard result == 0 else {
-            completion(.spawnFailed(result))
+        guard result > 0 else {
+            completion(.spawnFailed(-result))
             return
         }
+        let pid = pid_t(result)
         let pidFD = vipd_pidfd_open(pid)
         guard pidFD >= 0, (try? loop.watch(fd: pidFD, handler: { [weak self] in self?.reap(pid) })) != nil else {
             // Without a pidfd we cannot learn of its exit without blocking: refuse to leave it untracked.

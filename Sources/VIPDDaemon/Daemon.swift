@@ -51,6 +51,9 @@ public final class Daemon {
     var interfaceNames: [Int32: String] = [:]
     var sockets: [SocketKey: any VRRPEndpoint] = [:]
     var hookQueues: [String: HookQueue] = [:]
+    /// Sync groups' notify programs, and the state each group's were last run for.
+    var groupHookQueues: [String: HookQueue] = [:]
+    var groupNotifyStates: [String: String] = [:]
     var scriptTrackers: [String: [ScriptTracker]] = [:]
     /// Macvlans we created, by name, so we delete only our own.
     var createdMacvlans: [String: Int32] = [:]

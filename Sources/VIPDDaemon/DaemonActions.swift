@@ -111,6 +111,7 @@ extension Daemon {
         runNotify(runtime, state: hookState(to), previous: hookState(from), reason: reason.description)
         tellSystemd { try $0.status(summary()) }
         syncGroupsChanged()
+        notifySyncGroups()
     }
 
     func takeoverPendingChanged(_ runtime: RouterRuntime, _ pending: Bool) {
@@ -130,22 +131,6 @@ extension Daemon {
         case .backup: "BACKUP"
         case .master: "MASTER"
         case .fault: "FAULT"
-        }
-    }
-
-    func runNotify(_ runtime: RouterRuntime, state: String, previous: String, reason: String) {
-        guard let script = runtime.instance.notify, let queue = hookQueues[runtime.key.instance] else { return }
-        let env = [
-            "VIPD_INSTANCE": runtime.key.instance, "VIPD_STATE": state, "VIPD_PREVIOUS_STATE": previous,
-            "VIPD_REASON": reason, "VIPD_VRID": "\(runtime.instance.vrid)", "VIPD_FAMILY": runtime.key.family.rawValue,
-            "VIPD_ADDRESSES": runtime.addresses.map(\.description).joined(separator: " "),
-            "VIPD_NODE": config.node ?? "",
-        ]
-        let invocation = HookInvocation(arguments: [script, runtime.key.instance, state], environment: env)
-        if queue.enqueue(invocation, router: runtime.key.family.rawValue) {
-            // A waiting hook of this router was replaced: it runs only the latest state.
-            metrics.hookCoalesced(instance: runtime.key.instance)
-            logger.debug("\(runtime.key): notify hook coalesced: a waiting transition replaced by \(state)")
         }
     }
 }

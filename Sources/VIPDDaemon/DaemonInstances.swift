@@ -16,11 +16,13 @@ extension Daemon {
     func startInstance(_ instance: InstanceConfig) throws {
         let link = try resolveInterface(instance.interface)
         if hookQueues[instance.name] == nil {
-            hookQueues[instance.name] = HookQueue(children: children) { [unowned self] invocation, outcome in
+            let queue = HookQueue(children: children) { [unowned self] invocation, outcome in
                 self.logger.warning("notify hook \(invocation.arguments.first ?? "") \(outcome)",
                                      metadata: ["instance": "\(instance.name)"])
                 self.metrics.hookFailure(instance: instance.name)
             }
+            queue.onIdle = { [unowned self] in self.checkStopped() }
+            hookQueues[instance.name] = queue
         }
         for family in instance.families {
             var addressIndex = link.index

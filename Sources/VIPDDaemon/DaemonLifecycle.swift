@@ -120,7 +120,10 @@ extension Daemon {
 
     func checkStopped() {
         guard stopping else { return }
-        if routers.allSatisfy({ $0.router.state == .initialize && !$0.router.holdsAddresses }) {
+        // STOP hooks run before the daemon exits (keepalived runs notify_stop at shutdown too);
+        // shutdown_timeout bounds the wait.
+        let hooksDone = (Array(hookQueues.values) + Array(groupHookQueues.values)).allSatisfy { $0.queued == 0 }
+        if hooksDone, routers.allSatisfy({ $0.router.state == .initialize && !$0.router.holdsAddresses }) {
             finish(force: false)
         }
     }

@@ -39,6 +39,7 @@ extension Daemon {
         config.logLevel = newConfig.logLevel
         logger.logLevel = newConfig.logLevel.swiftLogLevel
         config.syncGroups = newConfig.syncGroups
+        config.scriptUser = newConfig.scriptUser
 
         let oldByName = Dictionary(uniqueKeysWithValues: old.instances.map { ($0.name, $0) })
         let newByName = Dictionary(uniqueKeysWithValues: newConfig.instances.map { ($0.name, $0) })

@@ -13,7 +13,7 @@ extension Daemon {
         scriptTrackers[instance.name] = instance.track.scripts.map { script in
             // Named, never by its command line: labels, status and logs must not carry secrets.
             let tracker = ScriptTracker(
-                name: "script \(script.name)", command: script.run, interval: script.interval,
+                name: "script \(script.name)", command: script.run, user: script.user ?? config.scriptUser, interval: script.interval,
                 timeout: script.timeout, weight: script.weight, rise: script.rise, fall: script.fall,
                 loop: loop, children: children) { [unowned self] tracker in
                     let outcome = tracker.lastOutcome.map { " (\($0))" } ?? ""

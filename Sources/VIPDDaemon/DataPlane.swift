@@ -1,5 +1,5 @@
 // The data-plane seam: everything the daemon asks of the kernel, as three small protocols. The Linux
-// plane (LinuxDataPlane.swift: netlink, raw sockets, AF_PACKET, /proc/sys, posix_spawn, epoll) is what
+// plane (LinuxDataPlane.swift: netlink, raw sockets, AF_PACKET, /proc/sys, fork/exec children, epoll) is what
 // `vipd run` uses; the daemon simulation (Tests/DaemonSimulation) implements them over a virtual LAN
 // and a virtual clock, so that N real `Daemon`s run deterministically in one test process.
 //
@@ -7,6 +7,7 @@
 // lives outside the plane is the process around the daemon (signals, control socket, metrics HTTP
 // server, systemd, scheduling): only `Daemon.run()` touches it.
 
+import VIPDConfig
 import VIPDLinux
 import VRRP
 
@@ -36,9 +37,10 @@ extension DaemonLoop {
 
 /// Child processes (notify hooks, track scripts) that never block the loop.
 public protocol ChildSpawner: AnyObject {
-    /// Starts `arguments[0]` with `arguments`, `environment` added to the daemon's; `completion` runs
-    /// on the loop once it has exited, was killed after `timeout`, or could not be started.
-    func spawn(_ arguments: [String], environment: [String: String], timeout: Duration?,
+    /// Starts `arguments[0]` with `arguments`, `environment` added to the daemon's, as `user` (nil:
+    /// the daemon's own); `completion` runs on the loop once it has exited, was killed after
+    /// `timeout`, or could not be started.
+    func spawn(_ arguments: [String], environment: [String: String], user: ScriptUser?, timeout: Duration?,
                completion: @escaping (ChildOutcome) -> Void)
     /// Kills every running child (daemon exit).
     func killAll()

@@ -1,5 +1,5 @@
 // The data plane on Linux, built from VIPDLinux: rtnetlink (RouteNetlink, LinkMonitor), raw VRRP
-// sockets, AF_PACKET announcers, /proc/sys, posix_spawn children, all on one epoll EventLoop.
+// sockets, AF_PACKET announcers, /proc/sys, fork/exec children, all on one epoll EventLoop.
 // Opening it needs CAP_NET_ADMIN (netlink changes) and later CAP_NET_RAW (sockets).
 
 import VIPDLinux

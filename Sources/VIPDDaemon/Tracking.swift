@@ -1,6 +1,7 @@
 // Runs track scripts. What their results mean (rise/fall, weights, the clamp, weight 0 = Fault) is
 // decided by the node layer (VRRPNode's `RiseFallCounter` and `Tracking`).
 
+import VIPDConfig
 import VRRP
 import VRRPNode
 
@@ -10,6 +11,7 @@ public final class ScriptTracker {
     public let weight: Int
     public var up: Bool { counter.up }
     private let command: String
+    private let user: ScriptUser?
     private let interval: Duration
     private let timeout: Duration
     private var counter: RiseFallCounter
@@ -22,9 +24,10 @@ public final class ScriptTracker {
 
     /// Starts up (keepalived's default, unlike its `init_fail`): a failing script takes `fall`
     /// results to count as down.
-    public init(name: String, command: String, interval: Duration, timeout: Duration, weight: Int, rise: Int, fall: Int,
-                loop: any DaemonLoop, children: any ChildSpawner, onChange: @escaping (ScriptTracker) -> Void) {
-        self.name = name; self.command = command; self.interval = interval; self.timeout = timeout
+    public init(name: String, command: String, user: ScriptUser? = nil, interval: Duration, timeout: Duration, weight: Int,
+                rise: Int, fall: Int, loop: any DaemonLoop, children: any ChildSpawner,
+                onChange: @escaping (ScriptTracker) -> Void) {
+        self.name = name; self.command = command; self.user = user; self.interval = interval; self.timeout = timeout
         self.weight = weight; counter = RiseFallCounter(rise: rise, fall: fall)
         self.loop = loop; self.children = children; self.onChange = onChange
     }
@@ -46,7 +49,7 @@ public final class ScriptTracker {
         // One run at a time: a run still going when the next is due is not doubled.
         guard !running else { return }
         running = true
-        children.spawn(["/bin/sh", "-c", command], environment: [:], timeout: timeout) { [weak self] outcome in
+        children.spawn(["/bin/sh", "-c", command], environment: [:], user: user, timeout: timeout) { [weak self] outcome in
             self?.record(outcome)
         }
     }

@@ -4,6 +4,7 @@
 // that caused them, as the kernel does. Everything random comes from the world's seeded SimRandom.
 
 import Simulation
+import VIPDConfig
 import VIPDDaemon
 import VIPDLinux
 import VRRP
@@ -219,7 +220,7 @@ final class SimChildren: ChildSpawner {
 
     init(host: SimHost, loop: SimLoop) { self.host = host; self.loop = loop }
 
-    func spawn(_ arguments: [String], environment: [String: String], timeout: Duration?,
+    func spawn(_ arguments: [String], environment: [String: String], user: ScriptUser?, timeout: Duration?,
                completion: @escaping (ChildOutcome) -> Void) {
         let world = host.world
         let outcome: ChildOutcome

@@ -337,5 +337,34 @@ extension LabScenarios {
             #expect(!FileManager.default.fileExists(atPath: "/run/vipd-systemd-lab/\(systemd.tag)"))
             #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/vipd-systemd-lab-\(systemd.tag)"))
         }
+
+        /// `script_user` under the shipped unit: without CAP_SETUID/CAP_SETGID every hook fails to
+        /// start and says so; with the drop-in from config.md "Script user" the hook runs as the
+        /// user, with only its group (what keepalived 2.2 does).
+        @Test func scriptUserNeedsTheDropInAndThenRunsHooksAsTheUser() throws {
+            let lab = try Lab(routers: 2)
+            let systemd: SystemdLab
+            do { systemd = try SystemdLab(lab) } catch { lab.teardown(); throw error }
+            defer { systemd.teardown(); lab.teardown() }
+            let hook = try systemd.installScript("notify.sh", "echo \"script-user hook $1 $2 uid=$(id -u) gid=$(id -g) groups=$(id -G)\"\n")
+            try systemd.writeConfig(node: 1, "script_user: \"nobody:nogroup\"\n" + config(instanceYAML(priority: 200, extra: "notify: \(hook)")))
+            try systemd.placeInRouter("vipd.service", 1)
+            try start(systemd)
+            lab.expectSoleHolder(Lab.vip4, 1)
+            #expect(waitUntil(10) { systemd.journal("vipd", "-o cat").contains("notify hook \(hook) could not be started: Operation not permitted") },
+                    "\(systemd.diagnostics())")
+            #expect(!systemd.journal("vipd", "-o cat").contains("script-user hook"))
+            _ = systemd.systemctl("stop vipd")
+
+            try systemd.placeInRouter("vipd.service", 1, extra: """
+                AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID
+                CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SETUID CAP_SETGID
+                SystemCallFilter=@setuid
+
+                """)
+            try start(systemd)
+            #expect(waitUntil(10) { systemd.journal("vipd", "-o cat").contains("script-user hook web MASTER uid=65534 gid=65534 groups=65534") },
+                    "\(systemd.diagnostics())")
+        }
     }
 }

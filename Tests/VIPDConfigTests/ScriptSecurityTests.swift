@@ -215,3 +215,40 @@ struct ScriptSecurityTests {
         #expect(ScriptReference.program(of: "/bin/check") == "/bin/check")
     }
 }
+
+/// keepalived's notify keys name programs too: each is checked, and refused at its own position.
+@Suite(.serialized, .enabled(if: isRoot || underCI, "script security tests need root; skipped (CI=true makes this a failure)"))
+struct KeepalivedNotifyScriptSecurityTests {
+    @Test(arguments: ["notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "group notify", "group notify_fault"])
+    func everyNotifyProgramIsChecked(_ key: String) throws {
+        let box = try Sandbox(); defer { box.cleanup() }
+        let safe = try box.script("etc/safe.sh")
+        let unsafe = try box.script("etc/unsafe.sh", mode: 0o777)
+        var text = "instances:\n  - name: web\n    interface: eth0\n    vrid: 51\n    addresses: [192.0.2.100/24]\n"
+        text += "    notify_style: keepalived\n    notify_master: \"\(safe) master\"\n"
+        var line = 0
+        if key.hasPrefix("group ") {
+            text += "sync_groups:\n  - name: g\n    instances: [web]\n"
+            line = 11
+            text += "    \(key.dropFirst(6)): \"\(unsafe) 'an argument'\"\n"
+        } else if key == "notify_master" {
+            text = text.replacingOccurrences(of: "\(safe) master", with: "\(unsafe) master")
+            line = 7
+        } else {
+            line = 8
+            text += "    \(key): \"\(unsafe) 'an argument'\"\n"
+        }
+        let file = box.path + "/vipd.yaml"
+        try text.write(toFile: file, atomically: false, encoding: .utf8)
+        let error: ConfigError
+        do throws(ConfigError) {
+            _ = try VIPDConfiguration.load(path: file)
+            Issue.record("\(key) with a world-writable program was accepted")
+            return
+        } catch let e { error = e }
+        #expect(error.line == line, "\(error)")
+        #expect(error.message.contains("\(unsafe) is refused by script security"), "\(error)")
+        #expect(error.message.contains("\(unsafe) is writable by everyone"))
+        #expect(!error.message.contains("an argument"))
+    }
+}

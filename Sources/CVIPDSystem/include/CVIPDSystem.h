@@ -47,4 +47,13 @@ static const int vipd_sock_cloexec = SOCK_CLOEXEC;
 /// pidfd_open(2): a descriptor that becomes readable when the process exits (Linux 5.3+).
 int vipd_pidfd_open(int pid);
 
+/// Starts the program `path` with `argv` and `envp` (both NULL-terminated) as a child in a process
+/// group of its own, with every signal unblocked and at its default action and stdin from
+/// /dev/null; stdout and stderr are inherited. When `uid` >= 0 the child, before exec, sets its
+/// group to `gid`, its supplementary groups to `gid` alone and its user to `uid` (what keepalived 2.2
+/// does for `script_user`; needs CAP_SETGID and CAP_SETUID). Returns the child's pid, or -errno when
+/// it could not be started (fork failed, or the credentials or exec failed in the child, which is
+/// then reaped).
+int vipd_spawn(const char *path, char *const argv[], char *const envp[], int64_t uid, int64_t gid);
+
 #endif

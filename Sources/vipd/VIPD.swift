@@ -20,7 +20,7 @@ struct VIPD: ParsableCommand {
         commandName: "vipd",
         abstract: "Virtual-IP failover agent (VRRPv3 / VRRPv2).",
         version: vipdVersion,
-        subcommands: [Run.self, CheckConfig.self, Status.self, Handover.self, Approve.self, Reload.self])
+        subcommands: [Run.self, CheckConfig.self, Status.self, Handover.self, Approve.self, Reload.self, ImportKeepalived.self])
 }
 
 /// Where to reach the daemon: an explicit socket, or the one named in a config file.
