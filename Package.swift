@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(name: "vipd-netprobe", dependencies: ["VIPDLinux", "VIPDSystem", "VRRP"]),
 
         // Deterministic multi-node simulation of the core (test support) and its seeds.
-        .target(name: "Simulation", dependencies: ["VRRP"], path: "Tests/Simulation", exclude: ["README.md"]),
+        .target(name: "Simulation", dependencies: ["VRRP", "VRRPNode"], path: "Tests/Simulation", exclude: ["README.md"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "VRRP"]),
         // The whole daemon in the simulation: N real `Daemon`s over a fake data plane (test support).
         .target(name: "DaemonSimulation", dependencies: [

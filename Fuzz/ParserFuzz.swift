@@ -12,13 +12,18 @@
 //      v3 reserved bits, v2 authentication data under Auth Type 0, and the checksum field (0x0000 and
 //      0xFFFF are the same ones' complement value, and the reserved bits change it);
 //   3. decoding the same bytes from an array slice at a non-zero offset gives the same result;
-//   4. a whole IPv4 packet decodes exactly like its payload under the context its header gives.
+//   4. a whole IPv4 packet decodes exactly like its payload under the context its header gives;
+//   5. with an `auth_hmac` trailer: it is the input's last 28 bytes and re-encodes to them exactly,
+//      its message is the bytes before it, checking its MAC never traps, and the message re-signed
+//      with a known key verifies while the same trailer under another key or source does not.
 
 let multicastV4 = PacketContext(source: .v4(IPv4Address(192, 0, 2, 11)), destination: .v4(.vrrpMulticast), hopLimit: 255)
 let unicastV4 = PacketContext(source: .v4(IPv4Address(192, 0, 2, 11)), destination: .v4(IPv4Address(192, 0, 2, 12)),
                               hopLimit: nil)
 let multicastV6 = PacketContext(source: .v6(IPv6Address(high: 0xfe80_0000_0000_0000, low: 0x11)),
                                 destination: .v6(.vrrpMulticast), hopLimit: 255)
+let fuzzKey = HMACSHA256(key: Array(0..<32 as Range<UInt8>))
+let otherKey = HMACSHA256(key: Array(repeating: 0x5A as UInt8, count: 40))
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition { fatalError("invariant violated: \(message())") }
@@ -33,11 +38,27 @@ func checkMessage(_ bytes: [UInt8], context: PacketContext) {
 
     guard case .success(let decoded) = result else { return }
     let ad = decoded.advertisement
+    let trailer = decoded.authTrailer?.trailer
     let wire = VRRPCodec.encode(ad, source: context.source, destination: context.destination,
-                                checksumForm: decoded.checksumForm)
-    // 1: decode ∘ encode is the identity on decoded values.
+                                checksumForm: decoded.checksumForm, authTrailer: trailer)
+    let messageLength = bytes.count - (trailer == nil ? 0 : AuthTrailer.length)
+    // 1: decode ∘ encode is the identity on decoded values (the trailer's message is the re-encoded one).
     let again = Result { () throws(ParseError) in try VRRPCodec.decode(wire, context: context) }
-    check(again == .success(decoded), "re-encoded \(wire) decodes to \(again), not \(decoded)")
+    var expectedAgain = decoded
+    expectedAgain.authTrailer?.message = Array(wire.prefix(messageLength))
+    check(again == .success(expectedAgain), "re-encoded \(wire) decodes to \(again), not \(expectedAgain)")
+    // 5: the trailer.
+    if let received = decoded.authTrailer {
+        check(received.message == Array(bytes.prefix(messageLength)), "trailer message is not the bytes before it")
+        check(received.trailer.bytes == Array(bytes.suffix(AuthTrailer.length)), "trailer does not re-encode to its bytes")
+        _ = received.verifies(source: context.source, key: fuzzKey)
+        let resigned = AuthTrailer.sign(message: received.message[...], source: context.source, keyID: received.trailer.keyID,
+                                        key: fuzzKey, sequence: received.trailer.sequence)
+        let good = ReceivedAuthTrailer(trailer: resigned, message: received.message)
+        check(good.verifies(source: context.source, key: fuzzKey), "re-signed message does not verify")
+        check(!good.verifies(source: context.source, key: otherKey), "verifies under another key")
+        check(!good.verifies(source: context.destination, key: fuzzKey), "verifies for another source")
+    }
     // 2: byte equality outside the ignorable fields.
     check(wire.count == bytes.count, "re-encoded length \(wire.count) ≠ \(bytes.count)")
     var expected = bytes
@@ -46,7 +67,7 @@ func checkMessage(_ bytes: [UInt8], context: PacketContext) {
     case .v3: expected[4] &= 0x0F
     case .v2:
         if ad.authentication == .none {
-            for i in (expected.count - VRRPCodec.v2AuthenticationDataLength)..<expected.count { expected[i] = 0 }
+            for i in (messageLength - VRRPCodec.v2AuthenticationDataLength)..<messageLength { expected[i] = 0 }
         }
     }
     check(wire == expected, "re-encoded \(wire) differs from input \(bytes)")

@@ -64,7 +64,9 @@ extension VIPDConfiguration {
     /// permissions and users are not the question.
     /// `file:` keys of `auth_hmac` are read here too; `credentialsDirectory` is where a relative
     /// key name is looked up first (systemd's `$CREDENTIALS_DIRECTORY` by default).
-    public static func load(path: String, checkingScripts: Bool = true,
+    /// `readingKeyFiles: false`, like `checkingScripts: false`, is only for reading settings such as
+    /// the control socket: an operator's `vipd status` need not be able to read the daemon's keys.
+    public static func load(path: String, checkingScripts: Bool = true, readingKeyFiles: Bool = true,
                             credentialsDirectory: String? = KeyFiles.environmentCredentialsDirectory()) throws(ConfigError) -> VIPDConfiguration {
         let data: Data
         do {
@@ -95,7 +97,7 @@ extension VIPDConfiguration {
         var (config, scripts, keyFiles, users) = try decode(yaml: String(scalars), file: path)
         if checkingScripts && config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
         if checkingScripts { try ScriptUsers.resolve(users, into: &config, file: path) }
-        try KeyFiles.load(keyFiles, into: &config, file: path, credentialsDirectory: credentialsDirectory)
+        if readingKeyFiles { try KeyFiles.load(keyFiles, into: &config, file: path, credentialsDirectory: credentialsDirectory) }
         return config
     }
 

@@ -164,7 +164,13 @@ public enum KeyFiles {
             let path = resolve(reference.path, configFile: file, credentialsDirectory: credentialsDirectory)
             let bytes: [UInt8]
             switch read(path) {
-            case .failure(let problem): throw fail("key file \(path) \(problem.message)")
+            case .failure(let problem):
+                var message = "key file \(path) \(problem.message)"
+                if !reference.path.hasPrefix("/") {
+                    message += credentialsDirectory.map { " (not in $CREDENTIALS_DIRECTORY \($0) either)" }
+                        ?? " ($CREDENTIALS_DIRECTORY is not set: outside a unit with LoadCredential=, relative names are read next to the configuration file)"
+                }
+                throw fail(message)
             case .success(let content): bytes = content
             }
             // One line end is allowed (`echo KEY > file`); bytes that are not UTF-8 become U+FFFD,

@@ -16,6 +16,7 @@ import VIPDConfig
 import VIPDLinux
 import VIPDObservability
 import VRRP
+import VRRPNode
 
 public enum DaemonError: Error, CustomStringConvertible {
     case startup(String)
@@ -61,6 +62,9 @@ public final class Daemon {
     /// `conf/all.rp_filter` has been handed to the interfaces (see keepReversePathFilteringPerInterface).
     var reversePathFilterMoved = false
     var interfaceDrops: [String: [String: Int]] = [:]
+    /// The rule "drain before expiry" (docs/design.md). Test-only switch: the daemon simulation
+    /// turns it off to show that its invariant catches takeovers made from unread advertisements.
+    @_spi(Testing) public var drainBeforeExpiry = DrainBeforeExpiry()
     let startedAt: Instant
     var stopping = false
     var forcedExitTimer: TimerID?

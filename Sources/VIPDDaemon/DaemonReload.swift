@@ -89,6 +89,8 @@ extension Daemon {
         }
     }
 
+    /// `auth_hmac` is not identity: a change of keys, active key or mode is applied in place, and the
+    /// receiver keeps its replay marks (AuthWiringTests).
     static func identityChanged(_ a: InstanceConfig, _ b: InstanceConfig) -> Bool {
         a.interface != b.interface || a.vrid != b.vrid || a.version != b.version || a.addresses != b.addresses
             || a.unicast?.source != b.unicast?.source || a.unicast?.peers != b.unicast?.peers || a.virtualMAC != b.virtualMAC || a.v3ChecksumAsV2 != b.v3ChecksumAsV2

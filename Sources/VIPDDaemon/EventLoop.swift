@@ -122,6 +122,13 @@ public final class EventLoop {
     public func stop() { running = false }
 
     /// Runs until `stop()` is called from a callback.
+    ///
+    /// Order within one wakeup: every ready descriptor is handled, then the timers that are due
+    /// (at the top of the next iteration, before sleeping again). A timer that fell due while the
+    /// loop was busy, stopped or starved of CPU therefore never runs before the packets that were
+    /// queued when `epoll_wait` returned have been read (up to one read per socket). Packets that
+    /// arrive after that, or beyond one read, can still be waiting when a Master_Down_Timer fires:
+    /// the daemon drains the router's socket before acting on it (`DrainBeforeExpiry`).
     public func run() throws {
         running = true
         var ready = [Int32](repeating: -1, count: 64)

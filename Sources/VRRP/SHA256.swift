@@ -28,26 +28,28 @@ public struct SHA256: Sendable {
     }
 
     public mutating func update<C: Collection<UInt8>>(_ bytes: C) {
-        length &+= UInt64(bytes.count)
-        var index = bytes.startIndex
+        let done: Void? = bytes.withContiguousStorageIfAvailable { update(buffer: $0) }
+        if done == nil { Array(bytes).withUnsafeBufferPointer { update(buffer: $0) } }
+    }
+
+    private mutating func update(buffer: UnsafeBufferPointer<UInt8>) {
+        length &+= UInt64(buffer.count)
+        var index = 0
         // Fill a partial block first, then compress whole blocks straight from the input.
         if !pending.isEmpty {
-            while pending.count < SHA256.blockLength, index != bytes.endIndex {
-                pending.append(bytes[index]); bytes.formIndex(after: &index)
-            }
+            let take = min(SHA256.blockLength - pending.count, buffer.count)
+            pending.append(contentsOf: buffer[0..<take])
+            index = take
             guard pending.count == SHA256.blockLength else { return }
-            compress(pending[...])
+            let block = pending
+            block.withUnsafeBufferPointer { compress($0.baseAddress!) }
             pending.removeAll(keepingCapacity: true)
         }
-        var block = [UInt8](); block.reserveCapacity(SHA256.blockLength)
-        while index != bytes.endIndex {
-            block.append(bytes[index]); bytes.formIndex(after: &index)
-            if block.count == SHA256.blockLength {
-                compress(block[...])
-                block.removeAll(keepingCapacity: true)
-            }
+        while buffer.count - index >= SHA256.blockLength {
+            compress(buffer.baseAddress! + index)
+            index += SHA256.blockLength
         }
-        pending.append(contentsOf: block)
+        pending.append(contentsOf: buffer[index...])
     }
 
     /// The digest (FIPS 180-4 §5.1.1 padding: 0x80, zeros, the 64-bit big-endian bit length).
@@ -85,10 +87,10 @@ public struct SHA256: Sendable {
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
 
-    /// FIPS 180-4 §6.2.2 on one 64-byte block.
-    private mutating func compress(_ block: ArraySlice<UInt8>) {
+    /// FIPS 180-4 §6.2.2 on the 64-byte block at `block`.
+    private mutating func compress(_ block: UnsafePointer<UInt8>) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            var i = block.startIndex
+            var i = 0
             for t in 0..<16 {
                 w[t] = UInt32(block[i]) << 24 | UInt32(block[i + 1]) << 16 | UInt32(block[i + 2]) << 8 | UInt32(block[i + 3])
                 i += 4

@@ -221,12 +221,31 @@ public struct AuthVerifier: Hashable, Sendable {
     }
 
     /// Replacing the settings (keys, active key, window, mode) keeps the marks.
-    public var settings: AuthHMACSettings
+    public var settings: AuthHMACSettings {
+        didSet { if settings.keys != oldValue.keys { preparedKeys = Self.prepare(settings.keys) } }
+    }
     private var unicastMarks: [IPAddress: AuthSequence] = [:]
     private var multicastSlots: [Slot] = []
     private var clock: UInt64 = 0
+    /// The keys' HMAC states, derived from `settings.keys` (not part of equality).
+    private var preparedKeys: [UInt8: HMACSHA256]
 
-    public init(settings: AuthHMACSettings) { self.settings = settings }
+    public init(settings: AuthHMACSettings) {
+        self.settings = settings
+        preparedKeys = Self.prepare(settings.keys)
+    }
+
+    private static func prepare(_ keys: [UInt8: [UInt8]]) -> [UInt8: HMACSHA256] {
+        keys.mapValues { HMACSHA256(key: $0) }
+    }
+
+    public static func == (a: AuthVerifier, b: AuthVerifier) -> Bool {
+        a.settings == b.settings && a.unicastMarks == b.unicastMarks && a.multicastSlots == b.multicastSlots && a.clock == b.clock
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(settings); hasher.combine(unicastMarks); hasher.combine(multicastSlots); hasher.combine(clock)
+    }
 
     /// The last sequence accepted from `source` (unicast or multicast table), if any.
     public func lastAccepted(from source: IPAddress, multicast: Bool) -> AuthSequence? {
@@ -243,8 +262,8 @@ public struct AuthVerifier: Hashable, Sendable {
         let trailer = received.trailer
         guard trailer.extType == AuthTrailer.hmacSHA256Type, trailer.reserved == 0 else { return .dropped(.malformed) }
         if settings.antiReplay == .time && !isFresh(trailer.sequence.seconds, now: now) { return .dropped(.stale) }
-        guard let key = settings.keys[trailer.keyID] else { return .dropped(.unknownKey) }
-        guard received.verifies(source: source, key: HMACSHA256(key: key)) else { return .dropped(.bad) }
+        guard let key = preparedKeys[trailer.keyID] else { return .dropped(.unknownKey) }
+        guard received.verifies(source: source, key: key) else { return .dropped(.bad) }
         if let mark = effectiveMark(lastAccepted(from: source, multicast: multicast), now: now),
            !trailer.sequence.isAfter(mark) {
             return .dropped(.replayed)

@@ -33,8 +33,9 @@ struct DaemonLocation: ParsableArguments {
     func socketPath() throws -> String {
         if let socket { return socket }
         do {
-            // Only the socket is wanted: a hook's permissions must not keep `vipd status` from working.
-            return try VIPDConfiguration.load(path: config, checkingScripts: false).controlSocket
+            // Only the socket is wanted: a hook's permissions or an unreadable key file must not keep
+            // `vipd status` from working.
+            return try VIPDConfiguration.load(path: config, checkingScripts: false, readingKeyFiles: false).controlSocket
         } catch {
             if !FileManager.default.fileExists(atPath: config) { return VIPDConfiguration.defaultControlSocket }
             throw ValidationError("\(error)")

@@ -59,21 +59,25 @@ extension LabScenarios {
 
         let multicast = "--spoof --src 192.0.2.12 --priority 255 --addr \(Lab.vip4)"
         let unicast = "--spoof --src 192.0.2.12 --dst 192.0.2.11 --vrid 53 --priority 255 --addr \(AuthLab.vipUni)"
-        let cases: [(String, String, String, String)] = [
-            ("multicast unsigned", multicast, "web", "hmac_missing"),
-            ("multicast wrong key", "\(multicast) --hmac-key \(AuthLab.wrongKey)", "web", "hmac_bad"),
-            ("multicast unknown key id", "\(multicast) --hmac-key \(AuthLab.key) --key-id 9", "web", "hmac_unknown_key"),
-            ("multicast stale", "\(multicast) --hmac-key \(AuthLab.key) --seq-offset -60", "web", "hmac_stale"),
-            ("unicast unsigned", unicast, "uni", "hmac_missing"),
-            ("unicast wrong key", "\(unicast) --hmac-key \(AuthLab.wrongKey)", "uni", "hmac_bad"),
+        // IPv6: the client's own link-local source (no spoofing needed to show the check).
+        let src6 = try #require(lab.linkLocal(lab.client))
+        let ipv6 = "--src \(src6) --priority 255 --addr \(Lab.vip6)"
+        let cases: [(String, String, String, String, String)] = [
+            ("multicast unsigned", multicast, "web", "hmac_missing", "ipv4"),
+            ("IPv6 multicast unsigned", ipv6, "web", "hmac_missing", "ipv6"),
+            ("multicast wrong key", "\(multicast) --hmac-key \(AuthLab.wrongKey)", "web", "hmac_bad", "ipv4"),
+            ("multicast unknown key id", "\(multicast) --hmac-key \(AuthLab.key) --key-id 9", "web", "hmac_unknown_key", "ipv4"),
+            ("multicast stale", "\(multicast) --hmac-key \(AuthLab.key) --seq-offset -60", "web", "hmac_stale", "ipv4"),
+            ("unicast unsigned", unicast, "uni", "hmac_missing", "ipv4"),
+            ("unicast wrong key", "\(unicast) --hmac-key \(AuthLab.wrongKey)", "uni", "hmac_bad", "ipv4"),
         ]
-        for (name, arguments, instance, reason) in cases {
+        for (name, arguments, instance, reason, family) in cases {
             let before = ElectionSnapshot(lab)
-            let counted = lab.routerDrops(1, instance, reason)
+            let counted = lab.routerDrops(1, instance, reason, family: family)
             let metric = AuthLab.metric(lab, 1, reason)
             lab.inject(from: lab.client, "\(arguments) --repeat 3")
-            #expect(waitUntil(5) { lab.routerDrops(1, instance, reason) >= counted + 3 } && lab.routerDrops(1, instance, reason) == counted + 3,
-                    "\(name): r1 counted \(lab.routerDrops(1, instance, reason) - counted) of 3 as \(reason): \(String(describing: lab.routerStatus(1, instance)?.counters.drops))")
+            #expect(waitUntil(5) { lab.routerDrops(1, instance, reason, family: family) >= counted + 3 } && lab.routerDrops(1, instance, reason, family: family) == counted + 3,
+                    "\(name): r1 counted \(lab.routerDrops(1, instance, reason, family: family) - counted) of 3 as \(reason): \(String(describing: lab.routerStatus(1, instance, family: family)?.counters.drops))")
             #expect(AuthLab.metric(lab, 1, reason) - metric == 3, "\(name): metric \(reason) went \(metric) → \(AuthLab.metric(lab, 1, reason))")
             usleep(300_000)   // a forgery that got through would make r1 step down at once
             #expect(ElectionSnapshot(lab) == before, "\(name) changed the election: \(before) → \(ElectionSnapshot(lab))")
@@ -175,4 +179,37 @@ extension LabScenarios {
         }.joined(separator: "; "))
     }
 }
+}
+
+/// `auth_hmac` keys as an operator meets them with the real binary: check-config and run share the
+/// loader, so a key file open to others is refused by both with its position, and check-config's
+/// output never shows a key.
+@Suite(.serialized, .enabled(if: LabEnvironment.enabled))
+struct AuthHMACCommandTests {
+    let vipd = LabEnvironment.vipdBinary
+
+    @Test func checkConfigRedactsKeysAndRunRefusesAnOpenKeyFile() throws {
+        var template = Array("/tmp/vipd-cli-hmac-XXXXXX".utf8CString)
+        let dir = try #require(mkdtemp(&template).map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let inline = String(repeating: "Q", count: 40), fileKey = String(repeating: "F", count: 36)
+        try (fileKey + "\n").write(toFile: dir + "/web.key", atomically: false, encoding: .utf8)
+        chmod(dir + "/web.key", 0o600)
+        let path = dir + "/vipd.yaml"
+        try ("instances:\n" + instanceYAML(priority: 150, extra: "auth_hmac: { keys: { 1: \"\(inline)\", 2: \"file:web.key\" }, active_key: 2 }"))
+            .write(toFile: path, atomically: false, encoding: .utf8)
+        let shown = shell("\(vipd) check-config \(path)")
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains("keys: { 1: \"<set>\", 2: \"file:web.key\" }"), "\(shown.output)")
+        #expect(!shown.output.contains(inline) && !shown.output.contains(fileKey), "\(shown.output)")
+
+        chmod(dir + "/web.key", 0o640)
+        for command in ["check-config \(path)", "run --config \(path)"] {
+            let refused = shell("\(vipd) \(command)", timeout: 20)
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("\(path):8:"), "\(refused.output)")
+            #expect(refused.output.contains("key 2: key file \(dir)/web.key is readable or writable by others than its owner (mode 0640)"), "\(refused.output)")
+            #expect(!refused.output.contains(fileKey))
+        }
+    }
 }

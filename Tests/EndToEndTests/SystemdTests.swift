@@ -281,6 +281,41 @@ extension LabScenarios {
             #expect(systemd.show("vipd")["ActiveState"] == "active")
         }
 
+        /// 10. auth_hmac key as a systemd credential (docs/systemd.md): a drop-in `LoadCredential=`
+        /// hands a root-owned 0600 key outside /etc/vipd to the transient user; `file:web-1` is found
+        /// in $CREDENTIALS_DIRECTORY; the daemon signs with it: r2 (plain vipd, the same key inline,
+        /// enforce) verifies every advert and stays Backup, which it could not if r1 sent none.
+        ///
+        /// Known issue: under scripts/systemd-lab, systemd 252 gives the service an empty, root-only
+        /// credentials directory (its ramfs workspace does not reach the lab's /run), so vipd cannot
+        /// find the key and refuses to start. Recorded as a known issue until the lab delivers
+        /// credentials; the moment it does, `withKnownIssue` fails and the test must be unwrapped.
+        @Test func credentialKeySignsAdverts() throws {
+            let key = String(repeating: "3c", count: 32)
+            let auth = "auth_hmac: { keys: { 1: \"file:web-1\" }, mode: enforce }"
+            let (lab, systemd) = try setUp(r1: instanceYAML(priority: 200, extra: auth),
+                                           drop: "LoadCredential=web-1:/etc/credstore/vipd-web-1\n")
+            defer { systemd.teardown(); lab.teardown() }
+            try systemd.write("/etc/credstore/vipd-web-1", "hex:\(key)\n", mode: 0o600)
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: systemd.hostPath("/etc/credstore"))
+            #expect(systemd.run("stat -c '%a %U' /etc/credstore/vipd-web-1").output.trimmingCharacters(in: .whitespacesAndNewlines) == "600 root")
+            withKnownIssue("systemd-lab: the credentials directory arrives empty and root-only") {
+                try start(systemd)
+                #expect(waitUntil(5) { systemd.state() == "Master" }, "\(systemd.diagnostics())")
+                try lab.start(2, config: config(instanceYAML(priority: 100, extra: "auth_hmac: { keys: { 1: \"hex:\(key)\" }, mode: enforce }")))
+                #expect(waitUntil(5) { lab.state(2, "web") == "Backup" }, "\(lab.logs())")
+                usleep(1_000_000)
+                lab.expectSoleHolder(Lab.vip4, 1)
+                let r2 = lab.routerStatus(2, "web")
+                #expect(lab.state(2, "web") == "Backup" && (r2?.counters.advertsReceived ?? 0) > 5, "\(String(describing: r2))")
+                #expect(!(r2?.counters.drops.keys.contains { $0.hasPrefix("hmac_") } ?? true), "r2 refused r1's adverts: \(String(describing: r2?.counters.drops))")
+                let drops = systemd.routerStatus()?.counters.drops ?? [:]
+                #expect(!drops.keys.contains { $0.hasPrefix("hmac_") }, "\(drops)")
+            }
+            // Whatever happened, the key never reaches the journal (the refusal names the file only).
+            #expect(!systemd.journal("vipd", "-o cat").contains(key), "the key appears in the journal")
+        }
+
         /// `systemd-analyze security` of the units as loaded by this systemd: exposure ≤ 2.0. And the
         /// lab itself: booting it, installing into it and shutting it down leaves the host as it was.
         @Test func exposureOfTheLoadedUnitsAndTheHostUntouched() throws {

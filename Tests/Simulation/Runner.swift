@@ -114,6 +114,8 @@ extension SeedReport where Stats == SimulationStats {
         "simulation: \(rate), "
             + "\(stats.steps) steps, \(stats.transitions) transitions, \(stats.advertisements) adverts, "
             + "\(stats.settledChecks) settled checks, \(stats.handoverChecks) handover checks, "
+            + "\(stats.signedAdvertisements) signed adverts (\(stats.duplicatesRefused) duplicates refused), "
+            + "\(stats.attacksRefused) adversary adverts refused, "
             + "\(stats.virtualNanoseconds / 1_000_000_000) virtual s"
     }
 }

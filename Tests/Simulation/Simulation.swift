@@ -18,8 +18,14 @@
 //      And nothing changes state during the check window.
 //  (C) a planned handover or shutdown on a lossless stable network never leaves an instant without
 //      a holder (when another candidate exists).
+//  (D) `auth_hmac` (SimulationAuth.swift): some virtual routers sign their adverts, which then go
+//      over the wire as bytes through the codec and `AdvertisementReceiver`; a genuine advert is
+//      never refused except as a duplicate or reordered copy (`hmac_replayed`), and where the group
+//      uses `enforce`, an adversary's forged and replayed adverts are always refused, so it never
+//      moves the Master ((A)–(C) keep holding with it active).
 
 import VRRP
+import VRRPNode
 
 public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
     public var seed: UInt64
@@ -49,6 +55,11 @@ public struct SimulationStats: Sendable, Hashable {
     /// Steps at which the no-gap handover invariant (C) was checked.
     public var handoverChecks = 0
     public var virtualNanoseconds: Int64 = 0
+    /// Adverts that went over the wire signed (`auth_hmac`), and genuine ones refused as duplicates.
+    public var signedAdvertisements = 0
+    public var duplicatesRefused = 0
+    /// Adversary adverts delivered to a node (all refused, or the run fails).
+    public var attacksRefused = 0
 
     public init() {}
 
@@ -56,6 +67,8 @@ public struct SimulationStats: Sendable, Hashable {
         seeds += other.seeds; steps += other.steps; transitions += other.transitions
         advertisements += other.advertisements; settledChecks += other.settledChecks
         handoverChecks += other.handoverChecks; virtualNanoseconds += other.virtualNanoseconds
+        signedAdvertisements += other.signedAdvertisements; duplicatesRefused += other.duplicatesRefused
+        attacksRefused += other.attacksRefused
     }
 }
 
@@ -66,6 +79,8 @@ public enum SimulationSabotage: Sendable, Hashable {
     case ignoreRemoveAddresses
     /// The network drops every advertisement, even in calm phases.
     case dropAllAdvertisements
+    /// `auth_hmac` receivers accept unsigned adverts although their group enforces.
+    case acceptUnsigned
 }
 
 public struct Simulation {
@@ -81,6 +96,10 @@ public struct Simulation {
         /// v2 nodes must agree (RFC 3768 §7.1).
         var longestInterval: AdvertInterval
         var authentication: Authentication
+        /// `auth_hmac` shared by the group (each node's mode and active key may differ), or nil.
+        var auth: AuthHMACSettings?
+        /// Every node enforces, and the adversary attacks this virtual router.
+        var attacked = false
     }
 
     struct Node {
@@ -96,6 +115,13 @@ public struct Simulation {
         var scheduled: [Int64?]
         var trackFault: [Bool]
         var priorityOverride: [UInt8?]
+        /// Per virtual router: this node's `auth_hmac` (mode, active key), its receiver and signer
+        /// (reset by a restart, like a new daemon's).
+        var auth: [AuthHMACSettings?] = []
+        var receivers: [AdvertisementReceiver] = []
+        var signers: [AdvertisementSigner] = []
+        /// Wall-clock error against UTC (NTP-synchronised: well under a second).
+        var wallSkew: Int64 = 0
     }
 
     enum Recovery {
@@ -110,6 +136,9 @@ public struct Simulation {
     enum Event {
         case startNode(Int)
         case deliver(node: Int, vr: Int, advert: Advertisement, source: IPAddress, sender: Int)
+        /// An advert as bytes (virtual routers with `auth_hmac`); `attack` when the adversary sent it.
+        case deliverBytes(node: Int, vr: Int, bytes: [UInt8], source: IPAddress, sender: Int, attack: Attack?)
+        case attack
         case timer(node: Int, vr: Int, incarnation: Int, deadline: Int64)
         case chaos
         case recover(Recovery, phase: Int)
@@ -151,6 +180,12 @@ public struct Simulation {
     var fifo = true
     var lastDelivery: [[Int64]] = []
 
+    // auth_hmac and the adversary: their own random stream, so that seeds without them replay as before.
+    var authRandom: SimRandom
+    /// Per virtual router, the signed adverts the adversary captured (recent ones, and a sample of old ones).
+    var captures: [[Capture]] = []
+    var oldCaptures: [[Capture]] = []
+
     // Phases.
     var phase = 0
     var rounds = 1
@@ -174,7 +209,9 @@ public struct Simulation {
         self.seed = seed
         self.sabotage = sabotage
         random = SimRandom(seed: seed)
+        authRandom = SimRandom(seed: seed ^ 0xA17E_5EED_0000_0001)
         configure()
+        configureAuth()
     }
 
     static func ns(_ d: Duration) -> Int64 { d.nanoseconds }
@@ -312,6 +349,12 @@ public struct Simulation {
             guard nodes[n].alive, nodes[n].linkUp else { return }
             record(.deliver(node: n, vr: v, from: sender, priority: advert.priority))
             try feed(n, v, .advertisement(advert, source: source))
+        case .deliverBytes(let n, let v, let bytes, let source, let sender, let attack):
+            guard nodes[n].alive, nodes[n].linkUp else { return }
+            try receiveBytes(n, v, bytes, source: source, sender: sender, attack: attack)
+        case .attack:
+            attack()
+            queue.push(.attack, at: now + authRandom.int64(1...max(1, maxInterval)))
         case .timer(let n, let v, let incarnation, let deadline):
             guard nodes[n].alive, nodes[n].incarnation == incarnation, nodes[n].scheduled[v] == deadline else { return }
             nodes[n].scheduled[v] = nil
@@ -417,6 +460,7 @@ public struct Simulation {
         let advert = Advertisement(version: config.version, vrid: config.vrid, priority: priority,
                                    interval: config.advertInterval, addresses: config.addresses.map(\.address),
                                    authentication: config.authentication)
+        let wire = vrs[v].auth == nil ? nil : signedBytes(from: n, v, advert)
         for to in nodes.indices where to != n && !blocked[n][to] {
             if sabotage == .dropAllAdvertisements || random.chance(lossRate) { continue }
             let copies = random.chance(duplicateRate) ? 2 : 1
@@ -424,7 +468,11 @@ public struct Simulation {
                 var at = now + baseDelay + random.int64(0...max(0, jitter))
                 if fifo { at = max(at, lastDelivery[n][to]) }
                 lastDelivery[n][to] = max(lastDelivery[n][to], at)
-                queue.push(.deliver(node: to, vr: v, advert: advert, source: config.primaryAddress, sender: n), at: at)
+                if let wire {
+                    queue.push(.deliverBytes(node: to, vr: v, bytes: wire, source: config.primaryAddress, sender: n, attack: nil), at: at)
+                } else {
+                    queue.push(.deliver(node: to, vr: v, advert: advert, source: config.primaryAddress, sender: n), at: at)
+                }
             }
         }
     }
@@ -455,6 +503,7 @@ public struct Simulation {
         nodes[n].incarnation += 1
         nodes[n].installed = Array(repeating: false, count: vrs.count)
         nodes[n].routers = nodes[n].configs.map { Router(config: $0) }
+        resetAuthState(n)
         try startNode(n)
     }
 
@@ -563,6 +612,7 @@ public struct Simulation {
             config.advertInterval = intervalFor(vrs[v])
             nodes[n].configs[v] = config
             record(.note("node\(n) vr\(v) reload: prio \(config.priority)\(config.preempt ? "" : " nopreempt") \(config.takeover) interval \(config.advertInterval)"))
+            rotateKey(n, v)
             if nodes[n].alive {
                 let before = nodes[n].routers[v].state
                 let actions = nodes[n].routers[v].reconfigure(config, now: local(n))

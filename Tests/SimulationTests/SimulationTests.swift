@@ -24,6 +24,9 @@ struct SimulationTests {
             #expect(report.stats.settledChecks > 0)
             #expect(report.stats.handoverChecks > 0)
             #expect(report.stats.transitions > 0)
+            // auth_hmac and its adversary must have been exercised too.
+            #expect(report.stats.signedAdvertisements > 0)
+            #expect(report.stats.attacksRefused > 0)
         }
     }
 
@@ -59,6 +62,19 @@ struct SimulationTests {
             var simulation = Simulation(seed: seed, sabotage: .dropAllAdvertisements)
             do { _ = try simulation.run() } catch {
                 caught += 1
+            }
+        }
+        #expect(caught > 0)
+    }
+
+    @Test("The checker catches an auth_hmac receiver that lets unsigned adverts through an enforcing group (invariant D)")
+    func catchesAcceptedForgery() {
+        var caught = 0
+        for seed: UInt64 in 1...200 {
+            var simulation = Simulation(seed: seed, sabotage: .acceptUnsigned)
+            do { _ = try simulation.run() } catch {
+                caught += 1
+                #expect(error.message.contains("adversary advert accepted"), "\(error.message)")
             }
         }
         #expect(caught > 0)

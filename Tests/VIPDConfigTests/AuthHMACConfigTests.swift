@@ -209,7 +209,10 @@ private struct KeyDirectory {
         let dir = try KeyDirectory(); defer { dir.cleanup() }
         let error = try #require(failure(dir.load("{ keys: { 4: \"file:absent.key\" } }", credentials: dir.path + "/nothing")))
         #expect(error.file == dir.path + "/vipd.yaml" && error.line == 6, "\(error)")
-        #expect(error.message.contains("key file \(dir.path)/absent.key cannot be opened: No such file or directory"), "\(error)")
+        #expect(error.message.contains("key file \(dir.path)/absent.key cannot be opened: No such file or directory (not in $CREDENTIALS_DIRECTORY \(dir.path)/nothing either)"), "\(error)")
+        let file = dir.path + "/vipd.yaml"
+        let settingsOnly = try VIPDConfiguration.load(path: file, readingKeyFiles: false, credentialsDirectory: nil)
+        #expect(settingsOnly.instances[0].authHMAC?.keys[0].material.isEmpty == true, "the CLI's control-socket read needs no key")
     }
 
     @Test func directoryIsNotAKeyFile() throws {
