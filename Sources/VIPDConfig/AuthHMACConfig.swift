@@ -7,24 +7,10 @@ import VRRPNode
 
 /// An instance's `auth_hmac` block, every default filled in.
 public struct HMACAuthConfig: Hashable, Sendable {
-    /// How a receiver rejects replayed trailers.
-    public enum AntiReplay: String, Hashable, Sendable, CaseIterable {
-        /// The sequence's timestamp must be within `timeWindow` of our wall clock, and strictly
-        /// greater than the last one accepted from that sender.
-        case time
-        /// Strictly greater than the last one accepted from that sender; no clock comparison.
-        case monotonic
-    }
-
-    /// The rollout stage.
-    public enum Mode: String, Hashable, Sendable, CaseIterable {
-        /// Verify a trailer when present, accept unsigned adverts, send none.
-        case receiveOnly = "receive-only"
-        /// Sign, verify a trailer when present, still accept unsigned adverts.
-        case permissive
-        /// Sign, and accept only adverts with a valid trailer.
-        case enforce
-    }
+    /// How a receiver rejects replayed trailers: the core's (`time`, `monotonic`).
+    public typealias AntiReplay = AuthHMACSettings.AntiReplay
+    /// The rollout stage: the core's (`receive-only`, `permissive`, `enforce`).
+    public typealias Mode = AuthHMACSettings.Mode
 
     /// Every configured key, ordered by id.
     public var keys: [HMACKey]

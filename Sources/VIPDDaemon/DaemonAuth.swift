@@ -9,17 +9,11 @@ import VRRP
 import VRRPNode
 
 extension HMACAuthConfig {
-    /// The core's settings for this block (an adapter: VIPDConfig does not depend on VRRPNode).
-    /// Keys only leave `SecretBytes` here, for the verifier and the signer.
+    /// The core's settings for this block. Keys only leave `SecretBytes` here, for the verifier and
+    /// the signer.
     var coreSettings: AuthHMACSettings {
-        let coreMode: AuthHMACSettings.Mode = switch mode {
-        case .receiveOnly: .receiveOnly
-        case .permissive: .permissive
-        case .enforce: .enforce
-        }
-        return AuthHMACSettings(keys: Dictionary(uniqueKeysWithValues: keys.map { ($0.id, $0.material.bytes) }),
-                                activeKey: activeKey, antiReplay: antiReplay == .time ? .time : .monotonic,
-                                timeWindow: timeWindowSeconds, mode: coreMode)
+        AuthHMACSettings(keys: Dictionary(uniqueKeysWithValues: keys.map { ($0.id, $0.material.bytes) }),
+                         activeKey: activeKey, antiReplay: antiReplay, timeWindow: timeWindowSeconds, mode: mode)
     }
 }
 
