@@ -31,6 +31,8 @@ final class RouterRuntime {
     var timer: TimerID?
     /// When `timer` fires (it may be earlier than the core's next deadline; see `Daemon.rearm`).
     var timerDeadline: Instant?
+    /// What `timer` calls: made once (Daemon.rearm), so re-arming allocates nothing.
+    var timerCallback: (() -> Void)?
     var announceTimers: [TimerID] = []
     var counters = RouterCounters()
     /// Prometheus counters of this router, looked up once (see VIPDMetrics.routerHandles).
@@ -135,4 +137,9 @@ struct RouterLookupKey: Hashable {
     var interfaceIndex: Int32
     var family: AddressFamily
     var vrid: UInt8
+}
+
+struct DropCounterKey: Hashable {
+    var interface: String
+    var reason: String
 }

@@ -93,6 +93,16 @@ public enum VRRPCodec {
 
     /// Decodes a VRRP message held in a slice (e.g. the payload of a whole IP packet), without copying.
     public static func decode(_ bytes: ArraySlice<UInt8>, context: PacketContext) throws(ParseError) -> DecodedAdvertisement {
+        var advertisement = Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: [])
+        let form = try decode(bytes, context: context, into: &advertisement)
+        return DecodedAdvertisement(advertisement: advertisement, checksumForm: form)
+    }
+
+    /// Decodes into `advertisement`, reusing its address array: a receiver that keeps one
+    /// advertisement for decoding (and lets go of the copies it hands on) allocates nothing per
+    /// packet. Returns the checksum form; on a throw `advertisement` is unspecified.
+    public static func decode(_ bytes: ArraySlice<UInt8>, context: PacketContext,
+                              into advertisement: inout Advertisement) throws(ParseError) -> ChecksumForm {
         let base = bytes.startIndex
         // 1–2: length bounds first, so every later index is known to be valid.
         guard bytes.count >= fixedHeaderLength else { throw .truncated }
@@ -171,20 +181,23 @@ public enum VRRPCodec {
         }
         guard interval.centiseconds != 0 else { throw .zeroInterval }
 
-        var addresses: [IPAddress] = []
-        addresses.reserveCapacity(count)
+        advertisement.addresses.removeAll(keepingCapacity: true)
+        advertisement.addresses.reserveCapacity(count)
         for i in 0..<count {
             let start = base + fixedHeaderLength + i * addressLength
             let field = bytes[start..<start + addressLength]
             switch family {
             // Both initialisers accept any collection of exactly the right length, which this is.
-            case .ipv4: if let a = IPv4Address(bytes: field) { addresses.append(.v4(a)) }
-            case .ipv6: if let a = IPv6Address(bytes: field) { addresses.append(.v6(a)) }
+            case .ipv4: if let a = IPv4Address(bytes: field) { advertisement.addresses.append(.v4(a)) }
+            case .ipv6: if let a = IPv6Address(bytes: field) { advertisement.addresses.append(.v6(a)) }
             }
         }
-        let advertisement = Advertisement(version: version, vrid: vrid, priority: bytes[base + 2], interval: interval,
-                                          addresses: addresses, authentication: authentication)
-        return DecodedAdvertisement(advertisement: advertisement, checksumForm: checksumForm)
+        advertisement.version = version
+        advertisement.vrid = vrid
+        advertisement.priority = bytes[base + 2]
+        advertisement.interval = interval
+        advertisement.authentication = authentication
+        return checksumForm
     }
 
     // MARK: Encode

@@ -71,18 +71,29 @@ public enum ReceiveFilter {
     /// Unicast packets are checked per virtual router (`AdvertisementReceiver`), where the
     /// instance's `ttl_check` is known.
     public static func decode(_ payload: [UInt8], _ facts: PacketFacts) -> Result<DecodedAdvertisement, ReceiveDrop> {
+        var decoded = DecodedAdvertisement(
+            advertisement: Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: []),
+            checksumForm: .withPseudoHeader)
+        if let drop = decode(payload, facts, into: &decoded) { return .failure(drop) }
+        return .success(decoded)
+    }
+
+    /// The same, into `decoded` (its address array reused: see `VRRPCodec.decode(_:context:into:)`).
+    /// Returns the drop, or nil when `decoded` holds the advertisement.
+    public static func decode(_ payload: [UInt8], _ facts: PacketFacts, into decoded: inout DecodedAdvertisement) -> ReceiveDrop? {
         let checkedHopLimit: UInt8?
         if facts.isMulticast {
-            guard let hopLimit = facts.hopLimit else { return .failure(.noHopLimit) }
+            guard let hopLimit = facts.hopLimit else { return .noHopLimit }
             checkedHopLimit = hopLimit
         } else {
             checkedHopLimit = nil
         }
         let context = PacketContext(source: facts.source, destination: facts.destination, hopLimit: checkedHopLimit)
         do {
-            return .success(try VRRPCodec.decode(payload, context: context))
+            decoded.checksumForm = try VRRPCodec.decode(payload[...], context: context, into: &decoded.advertisement)
+            return nil
         } catch {
-            return .failure(.malformed(error))
+            return .malformed(error)
         }
     }
 }
@@ -146,14 +157,20 @@ public struct AdvertisementReceiver: Hashable, Sendable {
     }
 
     public mutating func receive(_ decoded: DecodedAdvertisement, _ facts: PacketFacts) -> [ReceiveAction] {
-        if let drop = dropReason(facts) { return [.dropped(drop)] }
         var actions: [ReceiveAction] = []
+        receive(decoded, facts) { actions.append($0) }
+        return actions
+    }
+
+    /// The same actions, in the same order, handed to `perform` one by one instead of in an array
+    /// (the daemon's receive path allocates nothing per packet).
+    public mutating func receive(_ decoded: DecodedAdvertisement, _ facts: PacketFacts, _ perform: (ReceiveAction) -> Void) {
+        if let drop = dropReason(facts) { return perform(.dropped(drop)) }
         if settings.unicastPeers != nil, settings.family == .ipv4, decoded.advertisement.version == .v3,
            let group = follow(decoded.checksumForm) {
-            actions.append(.checksumFormFollowed(groupPseudoHeader: group, peer: facts.source))
+            perform(.checksumFormFollowed(groupPseudoHeader: group, peer: facts.source))
         }
-        actions.append(.deliver(.advertisement(decoded.advertisement, source: facts.source)))
-        return actions
+        perform(.deliver(.advertisement(decoded.advertisement, source: facts.source)))
     }
 
     /// A unicast v3/IPv4 peer's checksum form decides ours: keepalived with `old_unicast_checksum`
