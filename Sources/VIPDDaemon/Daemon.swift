@@ -16,6 +16,7 @@ import VIPDConfig
 import VIPDLinux
 import VIPDObservability
 import VRRP
+import VRRPNode
 
 public enum DaemonError: Error, CustomStringConvertible {
     case startup(String)
@@ -63,6 +64,9 @@ public final class Daemon {
     var receiveScratch = DecodedAdvertisement(
         advertisement: Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: []),
         checksumForm: .withPseudoHeader)
+    /// The rule "drain before expiry" (docs/design.md). Test-only switch: the daemon simulation
+    /// turns it off to show that its invariant catches takeovers made from unread advertisements.
+    @_spi(Testing) public var drainBeforeExpiry = DrainBeforeExpiry()
     let startedAt: Instant
     var stopping = false
     /// A systemd status update is scheduled (see `systemdStatusChanged`).

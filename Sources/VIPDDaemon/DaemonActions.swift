@@ -38,11 +38,25 @@ extension Daemon {
         } else {
             fire = { [unowned self, unowned runtime] in
                 runtime.timer = nil
-                self.feed(runtime, .timeout)
+                self.timerFired(runtime)
             }
             runtime.timerCallback = fire
         }
         runtime.timer = loop.schedule(at: deadline, slack: runtime.router.nextDeadlineSlack, fire)
+    }
+
+    /// A router's timer: before an expired Master_Down_Timer counts, everything queued on the
+    /// router's socket is read and fed in (every router sharing the socket gets its packets); only
+    /// a timer still expired afterwards takes over (VRRPNode's `DrainBeforeExpiry`).
+    private func timerFired(_ runtime: RouterRuntime) {
+        if drainBeforeExpiry.mustDrain(runtime.router, now: loop.now()),
+           let key = runtime.socketKey, let socket = sockets[key] {
+            socket.drain()
+            if drainBeforeExpiry.outcome(runtime.router, now: loop.now()) == .withdrawn {
+                runtime.counters.masterDownWithdrawn += 1
+            }
+        }
+        feed(runtime, .timeout)
     }
 
     func perform(_ action: RouterAction, _ runtime: RouterRuntime) {

@@ -47,6 +47,15 @@ public protocol ChildSpawner: AnyObject {
 /// One VRRP socket (raw, IP protocol 112) bound to an interface and a source address.
 public protocol VRRPEndpoint: AnyObject {
     func send(_ payload: [UInt8], to destination: IPAddress) throws
+    /// Reads every packet queued on the socket now, without blocking, and delivers them through the
+    /// `receive` handler given to `openVRRPSocket` — synchronously, before returning, in arrival
+    /// order, in as many calls as the implementation likes. Packets that arrive while it runs may be
+    /// delivered too; it stops once the queue is empty (or after a bound, so that a flood cannot
+    /// hold it forever). A read error goes to the handler as a failure and ends the drain. Returns
+    /// how many packets were delivered. The daemon calls it before acting on an expired
+    /// Master_Down_Timer (the rule "drain before expiry", docs/design.md).
+    @discardableResult
+    func drain() -> Int
     /// Stops delivering packets; the socket is released with the endpoint.
     func close()
 }

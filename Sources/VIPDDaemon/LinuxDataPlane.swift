@@ -54,8 +54,9 @@ public final class LinuxDataPlane: DataPlane {
     public func openVRRPSocket(family: AddressFamily, interfaceName: String, interfaceIndex: Int32, source: IPAddress,
                                receive: @escaping (Result<[ReceivedPacket], any Error>) -> Void) throws -> any VRRPEndpoint {
         let socket = try VRRPSocket(family: family, interfaceName: interfaceName, interfaceIndex: interfaceIndex, source: source)
-        try eventLoop.watch(fd: socket.fileDescriptor) { [socket] in receive(Result { try socket.readPackets() }) }
-        return LinuxVRRPEndpoint(socket: socket, loop: eventLoop)
+        let endpoint = LinuxVRRPEndpoint(socket: socket, loop: eventLoop, receive: receive)
+        try eventLoop.watch(fd: socket.fileDescriptor) { [endpoint] in endpoint.readOnce() }
+        return endpoint
     }
 
     public func announce(_ frames: [[UInt8]], interfaceIndex: Int32) throws {
@@ -77,10 +78,39 @@ public final class LinuxDataPlane: DataPlane {
 final class LinuxVRRPEndpoint: VRRPEndpoint {
     private let socket: VRRPSocket
     private let loop: EventLoop
+    private let receive: (Result<[ReceivedPacket], any Error>) -> Void
 
-    init(socket: VRRPSocket, loop: EventLoop) {
+    /// Packets one readiness callback reads (the socket stays readable when more are queued).
+    static let readLimit = 256
+    /// At most this many batches per `drain`: the queue is bounded by the socket's receive buffer,
+    /// but packets keep arriving while a drain runs; a flood must not hold the loop forever.
+    static let maximumDrainBatches = 64
+
+    init(socket: VRRPSocket, loop: EventLoop, receive: @escaping (Result<[ReceivedPacket], any Error>) -> Void) {
         self.socket = socket
         self.loop = loop
+        self.receive = receive
+    }
+
+    /// One readiness callback: one batch (level-triggered epoll comes back for the rest).
+    func readOnce() { receive(Result { try socket.readPackets(limit: Self.readLimit) }) }
+
+    func drain() -> Int {
+        var delivered = 0
+        for _ in 0..<Self.maximumDrainBatches {
+            let packets: [ReceivedPacket]
+            do { packets = try socket.readPackets(limit: Self.readLimit) } catch {
+                receive(.failure(error))
+                break
+            }
+            if packets.isEmpty { break }
+            delivered += packets.count
+            receive(.success(packets))
+            // A short batch means the queue was empty: `readPackets` reads until `limit` unless a
+            // recvmmsg comes back short.
+            if packets.count < Self.readLimit { break }
+        }
+        return delivered
     }
 
     func send(_ payload: [UInt8], to destination: IPAddress) throws { try socket.send(payload, to: destination) }

@@ -75,12 +75,15 @@ public struct RouterCounters: Codable, Equatable, Sendable {
     public var transitions = 0
     public var announcements = 0
     public var addressesRestored = 0
+    /// Master_Down_Timer expiries withdrawn because the advertisements read before acting on them
+    /// showed the Master alive (the node was late, not the Master: see DrainBeforeExpiry).
+    public var masterDownWithdrawn = 0
     public var drops: [String: Int] = [:]
 
     public init() {}
     enum CodingKeys: String, CodingKey {
         case advertsSent = "adverts_sent", advertsReceived = "adverts_received", transitions, announcements
-        case addressesRestored = "addresses_restored", drops
+        case addressesRestored = "addresses_restored", masterDownWithdrawn = "master_down_withdrawn", drops
     }
 }
 

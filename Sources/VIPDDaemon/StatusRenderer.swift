@@ -25,6 +25,7 @@ public enum StatusRenderer {
                 let c = r.counters
                 out += "    adverts sent \(c.advertsSent), received \(c.advertsReceived); transitions \(c.transitions); announcements \(c.announcements)"
                 if c.addressesRestored > 0 { out += "; addresses restored \(c.addressesRestored)" }
+                if c.masterDownWithdrawn > 0 { out += "; master-down expiries withdrawn \(c.masterDownWithdrawn)" }
                 out += "\n"
                 if !c.drops.isEmpty {
                     out += "    dropped: " + c.drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"

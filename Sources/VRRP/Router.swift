@@ -142,6 +142,14 @@ public struct Router: Sendable {
         return advertSlack
     }
 
+    /// True when a `.timeout` at `now` would act on an expired Master_Down_Timer: a Backup would
+    /// take over (or, in manual mode, ask for approval). The node layer's `DrainBeforeExpiry` asks
+    /// this before the timeout is given, so that advertisements already received can be read first.
+    public func masterDownExpired(at now: Instant) -> Bool {
+        guard state == .backup, let due = masterDownTimer else { return false }
+        return due <= now
+    }
+
     private var advertSlack: Duration { min(config.advertInterval.duration / 100, Self.maximumAdvertSlack) }
     public static let maximumAdvertSlack: Duration = .milliseconds(1)
 

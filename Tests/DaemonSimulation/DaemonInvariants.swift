@@ -44,6 +44,7 @@ extension DaemonScenario {
         for node in nodes {
             let host = node.host
             guard let status = node.status() else { continue }
+            noteWithdrawnExpiries(node, status)
             // 1. The host's addresses are what the routers say they hold.
             for instance in status.instances {
                 for router in instance.routers {
@@ -130,5 +131,70 @@ extension DaemonScenario {
         log("r\(host.id) stopped cleanly")
         node.pastLives.append(life)
         node.life = nil
+    }
+}
+
+// MARK: Invariant 6: no takeover from queued advertisements
+
+extension DaemonScenario {
+    /// Called with every line a daemon logs, as it logs it. At a takeover that rests on an expired
+    /// Master_Down_Timer — "Backup -> Master" because the timer expired or Skew_Time after priority
+    /// 0 passed, or a takeover put up for approval (`takeover: manual`) — the router's socket must
+    /// not hold an advertisement that:
+    ///   - is for this router (same VRID and family, on the socket the router reads),
+    ///   - comes from a live Master (priority > 0, its sender's daemon life still running),
+    ///   - that this Backup would follow, not preempt (a priority not lower than the Backup's
+    ///     effective one, or the Backup does not preempt: `preempt: false` or a handover hold),
+    ///   - and was sent within this Backup's Master_Down_Interval (for that advertisement's interval)
+    ///     of the takeover.
+    /// Such an advertisement shows the Master alive within the interval the Backup waits for it:
+    /// the expiry came from the Backup being late to read, not from the Master being down.
+    func checkTakeover(_ node: DaemonNode, _ line: String) {
+        guard violation == nil else { return }
+        let what: String
+        if line.contains(": Backup -> Master (\(TransitionReason.masterDown))") {
+            what = "took over (\(TransitionReason.masterDown))"
+        } else if line.contains(": Backup -> Master (\(TransitionReason.masterStopped))") {
+            what = "took over (\(TransitionReason.masterStopped))"
+        } else if line.contains(": takeover pending") {
+            what = "put a takeover up for approval"
+        } else {
+            return
+        }
+        guard let colon = line.firstIndex(of: ":"), let slash = line[..<colon].lastIndex(of: "/"),
+              let spec = instances.first(where: { $0.name == line[..<slash] }),
+              let family = AddressFamily(rawValue: String(line[line.index(after: slash)..<colon])),
+              let life = node.life, let status = node.status(),
+              let router = status.instances.first(where: { $0.name == spec.name })?.routers.first(where: { $0.family == family.rawValue })
+        else { return }
+        let socketIndex = spec.virtualMAC
+            ? node.host.link(named: family == .ipv4 ? "vrrp.\(spec.vrid)" : "vrrp6.\(spec.vrid)")?.index
+            : SimHost.lan
+        let follows = !spec.preempt || router.handoverHold
+        for endpoint in life.plane.endpoints where endpoint.open && endpoint.family == family && endpoint.interfaceIndex == socketIndex {
+            for queued in endpoint.queue {
+                let bytes = queued.packet.payload
+                guard bytes.count >= 8, Int(bytes[1]) == spec.vrid, bytes[2] > 0,
+                      let sender = queued.sender, sender.running,
+                      follows || Int(bytes[2]) >= router.effectivePriority else { continue }
+                let interval = AdvertInterval(centiseconds: UInt16(bytes[4] & 0x0f) << 8 | UInt16(bytes[5]))
+                let masterDown = ProtocolTimers.masterDownInterval(priority: UInt8(router.effectivePriority),
+                                                                   masterAdvertInterval: interval, version: .v3)
+                let age = world.now - queued.sentAt
+                guard age <= masterDown.nanoseconds else { continue }
+                violation = "r\(node.host.id) \(spec.name)/\(family) \(what) while an advertisement from r\(sender.host.id) "
+                    + "(priority \(bytes[2]), sent \(Double(age / 1_000) / 1000) ms ago, within its Master_Down_Interval of "
+                    + "\(Double(masterDown.nanoseconds / 1_000) / 1000) ms) sat unread in its socket"
+                log(violation!)
+                return
+            }
+        }
+    }
+
+    /// Withdrawn expiries, per daemon life (its counters only grow): for the statistics.
+    func noteWithdrawnExpiries(_ node: DaemonNode, _ status: DaemonStatus) {
+        guard let life = node.life else { return }
+        let count = status.instances.flatMap(\.routers).reduce(0) { $0 + $1.counters.masterDownWithdrawn }
+        withdrawnByLife[ObjectIdentifier(life)] = count
     }
 }

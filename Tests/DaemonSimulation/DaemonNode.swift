@@ -3,7 +3,7 @@
 
 import Logging
 import Synchronization
-import VIPDDaemon
+@_spi(Testing) import VIPDDaemon
 import VIPDConfig
 import VIPDObservability
 import VRRP
@@ -11,6 +11,9 @@ import VRRP
 /// What a daemon logged, kept for the transition order (hooks must follow it).
 final class LogSink: Sendable {
     let lines = Mutex<[String]>([])
+    /// Called with each line as it is logged, inside the daemon's call that logged it (invariants
+    /// that must look at the world at the moment of a transition). A seed runs on one thread.
+    nonisolated(unsafe) var observer: ((String) -> Void)?
 }
 
 struct SinkLogHandler: LogHandler {
@@ -24,6 +27,7 @@ struct SinkLogHandler: LogHandler {
     func log(event: LogEvent) {
         let message = event.message.description
         sink.lines.withLock { $0.append(message) }
+        sink.observer?(message)
     }
 }
 
@@ -73,6 +77,10 @@ final class DaemonNode {
     let configPath: String
     var life: DaemonLife?
     var pastLives: [DaemonLife] = []
+    /// Off only to show that the invariants catch takeovers made from unread advertisements.
+    var drainBeforeExpiry = true
+    /// Sees every line each life logs, as it is logged.
+    var observer: ((String) -> Void)?
 
     init(host: SimHost, configPath: String) { self.host = host; self.configPath = configPath }
 
@@ -84,12 +92,14 @@ final class DaemonNode {
         life = nil
         let config = try VIPDConfiguration.load(path: configPath)
         let sink = LogSink()
+        sink.observer = observer
         var logger = Logger(label: "vipd-sim-\(host.id)") { _ in SinkLogHandler(sink: sink) }
         logger.logLevel = .info
         let plane = SimPlane(host: host, origin: host.world.random.int64(0...1_000_000_000_000))
         host.plane = plane
         let daemon = Daemon(configPath: configPath, config: config, logger: logger, plane: plane,
                             notifier: SystemdNotifier(environment: [:]))
+        daemon.drainBeforeExpiry.enabled = drainBeforeExpiry
         let life = DaemonLife(daemon: daemon, plane: plane, sink: sink, sysctlsAtStart: host.sysctls,
                               hooksAtStart: host.hooks.count)
         self.life = life

@@ -8,7 +8,13 @@
 //      is not stopping runs;
 //   3. an instance's notify hooks start in the order of its transitions (none lost or doubled);
 //   4. a reload never moves an unchanged instance (its routers' states and holdings stay);
-//   5. a daemon that stopped leaves no VIP and no macvlan, and every sysctl as it found it.
+//   5. a daemon that stopped leaves no VIP and no macvlan, and every sysctl as it found it;
+//   6. no takeover comes from queued advertisements (checked at each takeover, under CPU starvation:
+//      see `checkTakeover`).
+//
+// CPU starvation (`SimHost.load`, set on random nodes during chaos): the node's loop runs late —
+// timers fire up to tens of ms late, and packets wait in the socket's queue for up to 400 ms before
+// the loop reads them, a few per readiness callback.
 
 import Foundation
 import Simulation
@@ -42,6 +48,10 @@ public struct DaemonSimulationStats: Sendable, Equatable {
     public var hooks = 0
     /// Transitions whose hook the daemon folded into a later one (the bounded hook queue).
     public var coalescedHooks = 0
+    /// Chaos steps that starved a node of CPU.
+    public var starvations = 0
+    /// Master_Down_Timer expiries withdrawn because the drained advertisements showed the Master alive.
+    public var withdrawnExpiries = 0
     public var virtualNanoseconds: Int64 = 0
 
     public mutating func add(_ other: DaemonSimulationStats) {
@@ -49,6 +59,7 @@ public struct DaemonSimulationStats: Sendable, Equatable {
         crashes += other.crashes; stops += other.stops; reloads += other.reloads
         handovers += other.handovers; approvals += other.approvals;
         unicastInstances += other.unicastInstances; virtualMACInstances += other.virtualMACInstances; hooks += other.hooks; coalescedHooks += other.coalescedHooks; virtualNanoseconds += other.virtualNanoseconds
+        starvations += other.starvations; withdrawnExpiries += other.withdrawnExpiries
     }
 }
 
@@ -83,9 +94,17 @@ public final class DaemonScenario {
         world.hosts.flatMap { host in host.hooks.map { "r\(host.id) \($0.instance) \($0.state)" } }
     }
 
+    /// The first broken invariant found in the middle of a daemon's call (invariant 6).
+    var violation: String?
+    /// Master_Down_Timer expiries withdrawn by the drain, per daemon life, as last seen.
+    var withdrawnByLife: [ObjectIdentifier: Int] = [:]
+    let drainBeforeExpiry: Bool
+
     /// `forgetAddressRemoval`: a planted bug in the plane, for the checker's own test.
-    public init(seed: UInt64, forgetAddressRemoval: Bool = false) {
+    /// `drainBeforeExpiry: false` turns the daemon's rule off, for the same purpose.
+    public init(seed: UInt64, forgetAddressRemoval: Bool = false, drainBeforeExpiry: Bool = true) {
         self.seed = seed
+        self.drainBeforeExpiry = drainBeforeExpiry
         world = SimWorld(seed: seed)
         world.forgetAddressRemoval = forgetAddressRemoval
         directory = NSTemporaryDirectory() + "vipd-dsim-\(getpid())-\(seed)-\(UInt32.random(in: 0...UInt32.max))"
@@ -110,7 +129,10 @@ public final class DaemonScenario {
         for id in 1...hostCount {
             let host = SimHost(id: id, world: world, rpFilterAll: rpFilterAll)
             world.hosts.append(host)
-            nodes.append(DaemonNode(host: host, configPath: "\(directory)/r\(id).yaml"))
+            let node = DaemonNode(host: host, configPath: "\(directory)/r\(id).yaml")
+            node.drainBeforeExpiry = drainBeforeExpiry
+            node.observer = { [unowned self, unowned node] line in self.checkTakeover(node, line) }
+            nodes.append(node)
         }
         for i in 1...random.int(1...2) {
             var addresses: [String] = []
@@ -199,6 +221,7 @@ public final class DaemonScenario {
         stats.virtualNanoseconds = world.now
         stats.hooks = world.hosts.reduce(0) { $0 + $1.hooks.count }
         stats.coalescedHooks = world.hosts.reduce(0) { $0 + $1.hooks.reduce(0) { $0 + $1.folded } }
+        stats.withdrawnExpiries = withdrawnByLife.values.reduce(0, +)
         return stats
     }
 
@@ -219,6 +242,7 @@ public final class DaemonScenario {
         let end = world.now + duration
         while world.now < end {
             world.run(until: min(end, world.now + 100_000_000))
+            if let violation { throw fail(violation) }
             for node in nodes where !node.running { try checkStopped(node) }
         }
     }
@@ -228,6 +252,7 @@ public final class DaemonScenario {
         world.loss = 0
         world.maxDelay = 1_000_000
         for node in nodes {
+            node.host.load = nil
             node.host.setCarrier(SimHost.lan, true)
             node.host.setCarrier(SimHost.uplink, true)
             for key in node.host.scripts.keys { node.host.scripts[key] = true }
@@ -255,6 +280,7 @@ public final class DaemonScenario {
     func chaos(duration: Int64) throws(DaemonSimulationFailure) {
         world.loss = random.pick([0, 0.05, 0.3])
         world.maxDelay = random.pick([1_000_000, 5_000_000, 30_000_000])
+        for node in nodes where random.chance(0.3) { starve(node) }
         let end = world.now + duration
         while world.now < end {
             try advance(Int64(random.int(50...400)) * 1_000_000)
@@ -263,6 +289,7 @@ public final class DaemonScenario {
             switch random.int(0...9) {
             case 0:
                 if node.running {
+                    if let status = node.status() { noteWithdrawnExpiries(node, status) }
                     node.crash()
                     stats.crashes += 1
                     log("r\(host.id) crashed holding \(host.addresses.filter { isVIP($0.prefix) }.map(\.prefix))")
@@ -300,10 +327,25 @@ public final class DaemonScenario {
                     host.scripts[key] = !(host.scripts[key] ?? true)
                     log("r\(host.id) \(key) \(host.scripts[key]! ? "passes" : "fails")")
                 }
+            case 9:
+                if host.load == nil { starve(node) } else {
+                    host.load = nil
+                    log("r\(host.id) gets the CPU again")
+                }
             default:
                 break
             }
         }
+    }
+
+    /// The node's loop runs late (see `SimHost.load`) until the next settle or case 9 of `chaos`.
+    func starve(_ node: DaemonNode) {
+        let load = SimLoad(timerLateness: Int64(random.pick([1, 5, 20])) * 1_000_000,
+                           readLateness: Int64(random.pick([10, 50, 150, 400])) * 1_000_000,
+                           readBatch: random.pick([1, 4, 16]))
+        node.host.load = load
+        stats.starvations += 1
+        log("r\(node.host.id) starved: timers up to \(load.timerLateness / 1_000_000) ms late, packets read up to \(load.readLateness / 1_000_000) ms late, \(load.readBatch) per read")
     }
 
     func isVIP(_ prefix: AddressPrefix) -> Bool {

@@ -51,6 +51,10 @@ final class SimHost {
     var plane: SimPlane?
     /// When the last link or address event reaches the daemon (netlink keeps their order).
     private var lastEventDelivery: Int64 = 0
+    /// CPU starvation (nil: the node gets the CPU when it needs it). While set, the daemon's loop
+    /// runs late: timers fire up to `timerLateness` late, and queued packets are read up to
+    /// `readLateness` after they arrive, at most `readBatch` per readiness callback.
+    var load: SimLoad?
     /// Notify hooks as started: instance, family (`VIPD_FAMILY`), state, and how many earlier
     /// transitions of that router the daemon folded into it (`VIPD_COALESCED`).
     var hooks: [(instance: String, family: String, state: String, folded: Int)] = []
@@ -78,6 +82,13 @@ final class SimHost {
     }
 
     func link(named name: String) -> LinkInfo? { links.values.first { $0.name == name } }
+
+    /// How late the loop runs a timer (scheduling latency, more when starved).
+    func timerLateness() -> Int64 { world.random.int64(0...max(200_000, load?.timerLateness ?? 0)) }
+    /// How long after a packet arrives the loop gets to read the socket.
+    func readLateness() -> Int64 { load.map { world.random.int64(0...$0.readLateness) } ?? 0 }
+    /// How many packets one readiness callback reads.
+    func readBatchSize() -> Int { load.map { world.random.int(1...$0.readBatch) } ?? Int.max }
 
     /// Whether frames from or to this interface reach the segment (the LAN, or a macvlan on it).
     func onSegment(_ index: Int32) -> Bool {
@@ -164,16 +175,24 @@ enum SimError: Error, CustomStringConvertible {
     }
 }
 
+/// A CPU-starved node (see `SimHost.load`); times in nanoseconds.
+struct SimLoad {
+    var timerLateness: Int64
+    var readLateness: Int64
+    var readBatch: Int
+}
+
 /// The clock and timers of one daemon's life on virtual time. Each host's clock has its own origin.
 final class SimLoop: DaemonLoop {
     unowned let world: SimWorld
+    unowned let host: SimHost
     let origin: Int64
     private var timers: Set<UInt64> = []
     private var nextID: UInt64 = 1
     /// False once the daemon stopped (finish) or crashed: nothing of it runs any more.
     var running = true
 
-    init(world: SimWorld, origin: Int64) { self.world = world; self.origin = origin }
+    init(host: SimHost, origin: Int64) { self.world = host.world; self.host = host; self.origin = origin }
 
     func now() -> Instant { Instant(nanoseconds: world.now + origin) }
 
@@ -181,8 +200,8 @@ final class SimLoop: DaemonLoop {
         let id = nextID
         nextID += 1
         timers.insert(id)
-        // A timer fires a little late (the host's scheduling latency), never early.
-        world.at(deadline.nanoseconds - origin + world.random.int64(0...200_000)) { [self] in
+        // A timer fires a little late (the host's scheduling latency, more when starved), never early.
+        world.at(deadline.nanoseconds - origin + host.timerLateness()) { [self] in
             guard running, timers.remove(id) != nil else { return }
             callback()
         }
@@ -223,6 +242,17 @@ final class SimChildren: ChildSpawner {
     func killAll() {}
 }
 
+/// A packet in a simulated socket's receive queue, with what the invariants need to know about it.
+struct QueuedPacket {
+    var packet: ReceivedPacket
+    /// World time it was sent.
+    var sentAt: Int64
+    /// The sender's daemon life (it is live while that plane runs).
+    weak var sender: SimPlane?
+}
+
+/// A VRRP socket: arriving packets wait in its receive queue until the daemon's loop reads them, in
+/// batches (see `SimHost.load`), or until the daemon drains it.
 final class SimEndpoint: VRRPEndpoint {
     unowned let plane: SimPlane
     let family: AddressFamily
@@ -230,6 +260,9 @@ final class SimEndpoint: VRRPEndpoint {
     let source: IPAddress
     let receive: (Result<[ReceivedPacket], any Error>) -> Void
     var open = true
+    /// The socket's receive queue, oldest first.
+    private(set) var queue: [QueuedPacket] = []
+    private var readScheduled = false
 
     init(plane: SimPlane, family: AddressFamily, interfaceIndex: Int32, source: IPAddress,
          receive: @escaping (Result<[ReceivedPacket], any Error>) -> Void) {
@@ -245,15 +278,50 @@ final class SimEndpoint: VRRPEndpoint {
             for endpoint in otherPlane.endpoints where endpoint.open && endpoint.family == family {
                 if !destination.isMulticast && !other.addresses.contains(where: { $0.prefix.address == destination }) { continue }
                 if world.random.chance(world.loss) { continue }
-                let packet = ReceivedPacket(payload: payload, source: source, destination: destination, hopLimit: 255,
-                                            interfaceIndex: endpoint.interfaceIndex)
+                let packet = QueuedPacket(
+                    packet: ReceivedPacket(payload: payload, source: source, destination: destination, hopLimit: 255,
+                                           interfaceIndex: endpoint.interfaceIndex),
+                    sentAt: world.now, sender: plane)
                 world.after(world.delay()) { [weak endpoint, weak otherPlane] in
                     guard let endpoint, let otherPlane, otherPlane.running, endpoint.open,
                           other.onSegment(endpoint.interfaceIndex) else { return }
-                    endpoint.receive(.success([packet]))
+                    endpoint.arrive(packet)
                 }
             }
         }
+    }
+
+    /// The kernel queues the packet; the loop is woken to read it (late, in batches, under load).
+    private func arrive(_ packet: QueuedPacket) {
+        queue.append(packet)
+        // A node with CPU to spare reads at once (no extra event per packet).
+        if plane.host.load == nil && !readScheduled { readBatch() } else { scheduleRead() }
+    }
+
+    private func scheduleRead() {
+        guard !readScheduled else { return }
+        readScheduled = true
+        let world = plane.host.world
+        world.after(plane.host.readLateness()) { [weak self] in self?.readBatch() }
+    }
+
+    /// One readiness callback: at most a batch; more queued means the socket stays readable.
+    private func readBatch() {
+        readScheduled = false
+        guard open, plane.running, !queue.isEmpty else { return }
+        let count = min(queue.count, plane.host.readBatchSize())
+        let batch = queue.prefix(count).map(\.packet)
+        queue.removeFirst(count)
+        if !queue.isEmpty { scheduleRead() }
+        receive(.success(batch))
+    }
+
+    func drain() -> Int {
+        guard open, plane.running, !queue.isEmpty else { return 0 }
+        let batch = queue.map(\.packet)
+        queue.removeAll()
+        receive(.success(batch))
+        return batch.count
     }
 
     func close() { open = false }
@@ -273,7 +341,7 @@ final class SimPlane: DataPlane {
 
     init(host: SimHost, origin: Int64) {
         self.host = host
-        simLoop = SimLoop(world: host.world, origin: origin)
+        simLoop = SimLoop(host: host, origin: origin)
         simChildren = SimChildren(host: host, loop: simLoop)
     }
 

@@ -29,6 +29,8 @@ struct DaemonSimulationTests {
             #expect(report.stats.virtualMACInstances > 0)
             #expect(report.stats.hooks > 0)
             #expect(report.stats.coalescedHooks > 0)
+            #expect(report.stats.starvations > 0)
+            #expect(report.stats.withdrawnExpiries > 0)
         }
     }
 
@@ -58,5 +60,26 @@ struct DaemonSimulationTests {
             }
         }
         #expect(caught == 20)
+    }
+
+    @Test("The checker catches takeovers from queued advertisements when the daemon does not drain before expiry")
+    func catchesTakeoverFromQueuedAdvertisements() throws {
+        var caught: [UInt64] = []
+        var example = ""
+        for seed: UInt64 in 1...40 {
+            do {
+                _ = try DaemonScenario(seed: seed, drainBeforeExpiry: false).run()
+            } catch {
+                guard error.message.contains("sat unread in its socket") else { continue }
+                if caught.isEmpty { example = error.message }
+                caught.append(seed)
+            }
+        }
+        print("without drain before expiry, invariant 6 caught \(caught.count) of 40 seeds: \(caught); first: \(example)")
+        #expect(caught.count >= 5, "seeds caught: \(caught)")
+        // The same seeds with the rule: no such takeover.
+        for seed in caught.prefix(5) {
+            #expect(throws: Never.self) { try DaemonScenario(seed: seed).run() }
+        }
     }
 }

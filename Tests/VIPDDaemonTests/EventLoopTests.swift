@@ -130,6 +130,31 @@ import VRRP
         #expect(got == [7, 9])
     }
 
+    /// A packet that arrived while the loop was busy is read before a timer that fell due
+    /// meanwhile: a late Backup never acts on an expired timer with the Master's packets unread.
+    @Test func readyDescriptorsAreHandledBeforeTimersThatFellDueMeanwhile() throws {
+        let loop = try EventLoop()
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var order: [String] = []
+        try loop.watch(fd: fds[0]) {
+            var byte: UInt8 = 0
+            if read(fds[0], &byte, 1) == 1 { order.append("packet") }
+        }
+        let start = loop.now()
+        loop.schedule(at: start + .milliseconds(5)) {
+            // Busy past the next timer's deadline; the "packet" arrives while it is busy.
+            var b: UInt8 = 1
+            _ = write(fds[1], &b, 1)
+            usleep(30_000)
+        }
+        loop.schedule(at: start + .milliseconds(10)) { order.append("timer"); loop.stop() }
+        loop.schedule(at: start + .seconds(5)) { loop.stop() }
+        try loop.run()
+        #expect(order == ["packet", "timer"])
+    }
+
     @Test func signalsArriveThroughTheLoop() throws {
         let loop = try EventLoop()
         var received: [Int32] = []
