@@ -88,6 +88,31 @@ private func expectedForm(_ g: Generated, length: Int) -> ChecksumForm {
         }
     }
 
+    /// Decoding into one kept advertisement (the daemon's receive path reuses it, and its address
+    /// array) gives exactly what a fresh decode gives, whatever the previous packet held — longer
+    /// or shorter address lists, the other family, v2 passwords — and a copy taken before the next
+    /// decode is not changed by it.
+    @Test func decodeIntoAReusedAdvertisement() {
+        let seed = propertySeed()
+        var kept = Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: [])
+        // The last decode's result as a copy of `kept`, and as decoded independently.
+        var previous: (copy: Advertisement, expected: Advertisement)?
+        for i in 0..<1000 {
+            var rng = SplitMix64(seed: seed &+ UInt64(i))
+            let g = rng.advertisement()
+            let wire = VRRPCodec.encode(g.advertisement, source: g.source, destination: g.destination, checksumForm: g.form)
+            let context = PacketContext(source: g.source, destination: g.destination, hopLimit: 255)
+            let fresh = Result { () throws(ParseError) in try VRRPCodec.decode(wire, context: context) }
+            let reused = Result { () throws(ParseError) in
+                let form = try VRRPCodec.decode(wire[...], context: context, into: &kept)
+                return DecodedAdvertisement(advertisement: kept, checksumForm: form)
+            }
+            #expect(reused == fresh, "VRRP_TEST_SEED=\(seed) case \(i)")
+            if let previous { #expect(previous.copy == previous.expected, "a copy changed: VRRP_TEST_SEED=\(seed) case \(i)") }
+            if case .success(let decoded) = fresh { previous = (kept, decoded.advertisement) } else { previous = nil }
+        }
+    }
+
     /// Anything an `Advertisement` can hold, legal or not, encodes without trapping, and whatever
     /// decodes is exactly `normalizedForEncoding` of the input.
     @Test func encodeNormalizesArbitraryValues() {
