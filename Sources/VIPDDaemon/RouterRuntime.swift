@@ -137,6 +137,12 @@ struct RouterLookupKey: Hashable {
     var interfaceIndex: Int32
     var family: AddressFamily
     var vrid: UInt8
+
+    /// One integer instead of the synthesized hash, which hashes the family's String raw value:
+    /// this key is looked up for every received packet.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(UInt32(bitPattern: interfaceIndex)) << 16 | UInt64(family == .ipv4 ? 0 : 1) << 8 | UInt64(vrid))
+    }
 }
 
 struct DropCounterKey: Hashable {
