@@ -3,7 +3,7 @@
 // own so that the main package — and `swift build --build-tests`, which CI runs — never resolves or
 // builds ordo-one/benchmark; this one depends on the main package by path.
 //
-//   cd Benchmarks && swift package benchmark --target ReceivePathBenchmarks
+//   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --target ReceivePathBenchmarks
 //   cd Benchmarks && swift build -c release --product receive-cost && \
 //     valgrind --tool=callgrind --toggle-collect='*ReceivePathRig*measure*' .build/release/receive-cost 25500
 import PackageDescription

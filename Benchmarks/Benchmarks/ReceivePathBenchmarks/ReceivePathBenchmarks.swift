@@ -1,6 +1,6 @@
 // package-benchmark: one received advertisement through the daemon's receive path (decode, lookup,
 // receive filter, Router.handle, Master_Down_Timer), with malloc counts (goal: 0 per advert).
-//   cd Benchmarks && swift package benchmark --target ReceivePathBenchmarks
+//   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --target ReceivePathBenchmarks
 
 import Benchmark
 import ReceivePath
