@@ -130,17 +130,18 @@ public final class EventLoop {
 
     /// Runs until `stop()` is called from a callback.
     ///
-    /// Within one wakeup, ready descriptors are handled before expired timers: a timer that fell
-    /// due while the loop was busy (or stopped, or starved of CPU) never runs before the packets
-    /// that arrived meanwhile have been read, so a Backup that is merely late does not find its
-    /// Master_Down_Timer expired with the Master's advertisements still unread. (The daemon also
-    /// drains the socket before acting on an expiry — `DrainBeforeExpiry` — since packets can
-    /// arrive after `epoll_wait` returned or exceed one read.) A timer already due does not delay
-    /// this: the timerfd is armed for it, so `epoll_wait` returns at once.
+    /// Order within one wakeup: every ready descriptor is handled, then the timers that are due
+    /// (at the top of the next iteration, before sleeping again). A timer that fell due while the
+    /// loop was busy, stopped or starved of CPU therefore never runs before the packets that were
+    /// queued when `epoll_wait` returned have been read (up to one read per socket). Packets that
+    /// arrive after that, or beyond one read, can still be waiting when a Master_Down_Timer fires:
+    /// the daemon drains the router's socket before acting on it (`DrainBeforeExpiry`).
     public func run() throws {
         running = true
         var ready = [Int32](repeating: -1, count: 64)
         while running {
+            fireExpiredTimers()
+            guard running else { break }
             try armTimerFD()
             let n = vipd_epoll_wait(epollFD, &ready, Int32(ready.count), -1)
             if n < 0 {
@@ -160,8 +161,6 @@ public final class EventLoop {
                 }
                 if !running { break }
             }
-            guard running else { break }
-            fireExpiredTimers()
         }
     }
 

@@ -10,4 +10,5 @@
 //   - SyncGroups.swift        sync-group penalty and fault propagation
 //   - FaultReason.swift       why a router is in Fault, as an enum
 //   - Control.swift           handover, cancellation and approval results as values
+//   - DrainBeforeExpiry.swift read the socket before an expired Master_Down_Timer counts
 // It must not do I/O or keep time: `now` is always passed in.

@@ -139,8 +139,7 @@ extension DaemonScenario {
 extension DaemonScenario {
     /// Called with every line a daemon logs, as it logs it. At a takeover that rests on an expired
     /// Master_Down_Timer — "Backup -> Master" because the timer expired or Skew_Time after priority
-    /// 0 passed, or a takeover put up for approval (`takeover: manual`) — the router's socket must
-    /// not hold an advertisement that:
+    /// 0 passed — the router's socket must not hold an advertisement that:
     ///   - is for this router (same VRID and family, on the socket the router reads),
     ///   - comes from a live Master (priority > 0, its sender's daemon life still running),
     ///   - that this Backup would follow, not preempt (a priority not lower than the Backup's
@@ -149,6 +148,9 @@ extension DaemonScenario {
     ///     of the takeover.
     /// Such an advertisement shows the Master alive within the interval the Backup waits for it:
     /// the expiry came from the Backup being late to read, not from the Master being down.
+    /// (A manual takeover put up for approval is not checked here: besides an expiry, a queued
+    /// advertisement from a lower-priority Master asks for it too, legitimately, while a newer one
+    /// still waits; the drain before such an expiry is covered by VRRPNodeTests.)
     func checkTakeover(_ node: DaemonNode, _ line: String) {
         guard violation == nil else { return }
         let what: String
@@ -156,8 +158,6 @@ extension DaemonScenario {
             what = "took over (\(TransitionReason.masterDown))"
         } else if line.contains(": Backup -> Master (\(TransitionReason.masterStopped))") {
             what = "took over (\(TransitionReason.masterStopped))"
-        } else if line.contains(": takeover pending") {
-            what = "put a takeover up for approval"
         } else {
             return
         }

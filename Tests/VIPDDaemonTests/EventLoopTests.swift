@@ -131,7 +131,8 @@ import VRRP
     }
 
     /// A packet that arrived while the loop was busy is read before a timer that fell due
-    /// meanwhile: a late Backup never acts on an expired timer with the Master's packets unread.
+    /// meanwhile (both are ready at the next wakeup): the order the drain-before-expiry rule
+    /// relies on for everything queued when the loop wakes.
     @Test func readyDescriptorsAreHandledBeforeTimersThatFellDueMeanwhile() throws {
         let loop = try EventLoop()
         var fds: [Int32] = [0, 0]
