@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "vipd", targets: ["vipd"]),
         .library(name: "VRRP", targets: ["VRRP"]),
+        // The daemon on a data plane of one's own: what Benchmarks/ (its own package) builds on.
+        .library(name: "VIPDDaemon", targets: ["VIPDDaemon", "VIPDConfig", "VIPDLinux", "VIPDObservability", "VRRPNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -35,6 +35,7 @@ PROBE = [sys.executable, os.path.join(ROOT, "scripts", "bench_probe.py"), VIP, "
 IDLE_INSTANCES = 255
 IDLE_INTERVAL_MS = 100
 STRESS_INTERVAL_MS = 10
+LOAD_INTERVAL_MS = 10                 # stress-255-10: 255 instances at this interval (25,500 adverts/s)
 PROBE_INTERVAL_MS = 1.0
 PRE_WINDOW_S = 0.02                   # replies this long before the injection belong to the window
 POST_GARP_S = 0.1                     # ... and until this long after the new Master's first GARP
@@ -584,7 +585,7 @@ FAILOVER_SCENARIOS = [
     ("planned-100", "planned", 100),
     ("planned-10", "planned", 10),
 ]
-ALL_SCENARIOS = [s[0] for s in FAILOVER_SCENARIOS] + ["idle-255", "stress-10"]
+ALL_SCENARIOS = [s[0] for s in FAILOVER_SCENARIOS] + ["idle-255", "stress-10", "stress-255-10"]
 
 
 class Bench:
@@ -606,12 +607,13 @@ class Bench:
         os.makedirs(d, exist_ok=True)
         return d
 
-    def start_pair(self, daemon, workdir, instances, interval_ms):
+    def start_pair(self, daemon, workdir, instances, interval_ms, require_settled=True):
         """Starts r1 (priority 200) and waits until it holds every VIP, then r2 (priority 100) and
         waits until it is Backup and ready, then until neither daemon has changed state for longer
         than the Master_Down_Interval (r2 would have taken over by then if it did not hear r1), with
         r1 the only holder. Returns (r1, r2, time r1 held the VIPs, start-up transitions of r2 beyond
-        its first Backup: a transient Master at start-up)."""
+        its first Backup: a transient Master at start-up). With `require_settled=False` a pair that does
+        not settle within 30 s is returned anyway (stress-255-10 counts what happens next)."""
         cls = DAEMON_CLASSES[daemon]
         vips = [i.vip for i in instances]
         mdi = master_down_interval_s(BACKUP_PRIORITY, interval_ms / 1000.0)
@@ -635,6 +637,8 @@ class Bench:
             if before == after and self.lab.holds(1, vips) and self.lab.holds_none(2, vips):
                 break
             if time.monotonic() > deadline:
+                if not require_settled:
+                    break
                 raise TrialError(f"{daemon}: the pair did not settle with r1 the only holder")
         # r2's own transitions at start-up: Initialize/init -> Backup is one per instance.
         extra = r2.transitions() - r2.startup_transitions()
@@ -833,6 +837,38 @@ class Bench:
         res.update(cpu if stable else {f"unstable_{k}": v for k, v in cpu.items()})
         return res
 
+    # -- 255 instances at 10 ms: the receive path under load
+
+    def load_trial(self, daemon, rep):
+        """stress-255-10: 255 instances at 10 ms adverts (25,500 adverts/s into the Backup), nothing
+        injected: every transition in the window is a false one. CPU of both nodes over the window."""
+        workdir = self.trial_dir("stress-255-10", daemon, rep)
+        inst = idle_instances()
+        vips = [i.vip for i in inst]
+        daemons = []
+        seconds = self.args.load_seconds
+        try:
+            self.lab.up()
+            r1, r2, _, startup_extra = self.start_pair(daemon, workdir, inst, LOAD_INTERVAL_MS, require_settled=False)
+            daemons = [r1, r2]
+            time.sleep(3)                                 # past r2's start-up work
+            base1, base2 = r1.transitions(), r2.transitions()
+            p1, p2 = r1.pids(), r2.pids()
+            c1, c2, t0 = cpu_ticks(p1), cpu_ticks(p2), time.monotonic()
+            wait_until(seconds + 5, lambda: time.monotonic() >= t0 + seconds or not (r1.alive() and r2.alive()),
+                       every=0.25)
+            p1, p2 = r1.pids(), r2.pids()
+            d1, d2, elapsed = cpu_ticks(p1) - c1, cpu_ticks(p2) - c2, time.monotonic() - t0
+            t1, t2 = r1.transitions() - base1, r2.transitions() - base2
+            final_ok = self.lab.holds(1, vips) and self.lab.holds_none(2, vips) and r1.alive() and r2.alive()
+        finally:
+            self.finish_trial(workdir, daemons)
+        hz = os.sysconf("SC_CLK_TCK")
+        return {"rep": rep, "seconds": elapsed, "startup_transitions_r2_extra": startup_extra,
+                "transitions": t1 + t2, "master_transitions": t1, "backup_transitions": t2,
+                "transitions_per_s": (t1 + t2) / elapsed, "final_r1_sole_holder": final_ok,
+                "master_cpu_pct": 100.0 * d1 / hz / elapsed, "backup_cpu_pct": 100.0 * d2 / hz / elapsed}
+
     # -- false failovers under CPU stress
 
     def stress_trial(self, daemon, rep):
@@ -884,6 +920,8 @@ class Bench:
                             res = self.idle_trial(daemon, rep)
                         elif scenario == "stress-10":
                             res = self.stress_trial(daemon, rep)
+                        elif scenario == "stress-255-10":
+                            res = self.load_trial(daemon, rep)
                         else:
                             _, kind, interval = next(s for s in FAILOVER_SCENARIOS if s[0] == scenario)
                             res = self.failover_trial(scenario, kind, interval, daemon, rep)
@@ -935,6 +973,10 @@ def figures():
          "", None, None),
         ("stress-10", "master_advert_gap_max_ms", "  Master's longest advert gap on the wire", "ms",
          f"MDI {master_down_interval_s(BACKUP_PRIORITY, STRESS_INTERVAL_MS / 1000.0) * 1e3:.2f}", None, None),
+        ("stress-255-10", "transitions", "255 instances @10 ms: false transitions in the window", "transitions", "0", 0,
+         "stress"),
+        ("stress-255-10", "backup_cpu_pct", "255 instances @10 ms: Backup CPU", "% core", "", None, "cpu-le"),
+        ("stress-255-10", "master_cpu_pct", "255 instances @10 ms: Master CPU", "% core", "", None, None),
     ]
     return out
 
@@ -974,6 +1016,10 @@ def target_verdict(row):
         if k["median"] is None:
             return "≤ ½ keepalived", None
         return "≤ ½ keepalived", v["median"] <= 0.5 * k["median"]
+    if kind == "cpu-le":
+        if k["median"] is None:
+            return "≤ keepalived", None
+        return "≤ keepalived", v["median"] <= k["median"]
     if kind == "rss":
         if k["median"] is None:
             return "≤ keepalived", None
@@ -1093,7 +1139,7 @@ def write_report(bench, args, started, order):
     env_start = bench.env_start
     env_end = environment(args)
     settings = {"reps": args.reps, "scenarios": args.scenarios, "idle_seconds": args.idle_seconds,
-                "stress_seconds": args.stress_seconds, "vip": f"{VIP}/{VIP_PREFIX}", "vrid": VRID,
+                "stress_seconds": args.stress_seconds, "load_seconds": args.load_seconds, "vip": f"{VIP}/{VIP_PREFIX}", "vrid": VRID,
                 "priorities": PRIORITY, "prober": args.prober,
                 "probe_command": " ".join(PING if args.prober == "ping" else PROBE), "idle_instances": IDLE_INSTANCES,
                 "idle_interval_ms": IDLE_INTERVAL_MS, "stress_interval_ms": STRESS_INTERVAL_MS,
@@ -1109,7 +1155,7 @@ def write_report(bench, args, started, order):
         md += [f"**{args.note}**", ""]
     md += [f"Command: `{args.command}`  ",
            f"Repetitions: {args.reps} (alternating vipd, keepalived); idle window {args.idle_seconds:g} s; "
-           f"stress {args.stress_seconds:g} s  ",
+           f"stress {args.stress_seconds:g} s; stress-255-10 window {args.load_seconds:g} s  ",
            f"Machine: Linux {env_start['kernel']}, {env_start['cpus']} CPUs, load average at start "
            f"{' '.join(env_start['loadavg'])}, at end {' '.join(env_end['loadavg'])}  ",
            f"vipd {env_start['vipd_commit']}{' (Sources modified)' if env_start['vipd_dirty'] else ''}; "
@@ -1161,6 +1207,8 @@ def parse_args():
                    help="comma-separated subset of: " + ", ".join(ALL_SCENARIOS))
     p.add_argument("--idle-seconds", type=float, default=float(env.get("BENCH_IDLE_SECONDS", 30)))
     p.add_argument("--stress-seconds", type=float, default=float(env.get("BENCH_STRESS_SECONDS", 300)))
+    p.add_argument("--load-seconds", type=float, default=float(env.get("BENCH_LOAD_SECONDS", 300)),
+                   help="length of the stress-255-10 window")
     p.add_argument("--keep-raw", action="store_true", default=env.get("BENCH_KEEP_RAW") == "1",
                    help="keep ping outputs and captures uncompressed")
     p.add_argument("--prober", choices=("probe", "ping"), default=env.get("BENCH_PROBER", "probe"),

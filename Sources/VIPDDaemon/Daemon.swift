@@ -62,11 +62,18 @@ public final class Daemon {
     /// `conf/all.rp_filter` has been handed to the interfaces (see keepReversePathFilteringPerInterface).
     var reversePathFilterMoved = false
     var interfaceDrops: [String: [String: Int]] = [:]
+    var dropCounters: [DropCounterKey: VIPDMetrics.Counter] = [:]
+    /// Where received advertisements are decoded (DaemonReceive): reused, so decoding allocates nothing.
+    var receiveScratch = DecodedAdvertisement(
+        advertisement: Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: []),
+        checksumForm: .withPseudoHeader)
     /// The rule "drain before expiry" (docs/design.md). Test-only switch: the daemon simulation
     /// turns it off to show that its invariant catches takeovers made from unread advertisements.
     @_spi(Testing) public var drainBeforeExpiry = DrainBeforeExpiry()
     let startedAt: Instant
     var stopping = false
+    /// A systemd status update is scheduled (see `systemdStatusChanged`).
+    var systemdStatusPending = false
     var forcedExitTimer: TimerID?
     var watchdogTimer: TimerID?
     public private(set) var exitCode: Int32 = 0

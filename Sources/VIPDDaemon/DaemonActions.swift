@@ -19,7 +19,8 @@ extension Daemon {
     /// advertisement, and instead of a cancel and a new timer each time, the old one fires early,
     /// the core finds nothing due (an early `.timeout` is a no-op) and the timer is set again then.
     ///
-    /// Timer closures hold the runtime strongly and the daemon unowned: a removed router's timers
+    /// The timer's closure is made once per router and kept in it, so setting the timer again
+    /// allocates nothing. It holds the daemon and the runtime unowned: a removed router's timers
     /// are cancelled (`removeInstance`), and the daemon outlives its loop. Weak references would
     /// give both objects a side table and put every retain and release on Swift's slow path.
     private func rearm(_ runtime: RouterRuntime) {
@@ -31,10 +32,17 @@ extension Daemon {
         if runtime.timer != nil, let set = runtime.timerDeadline, set <= deadline { return }
         loop.cancel(runtime.timer)
         runtime.timerDeadline = deadline
-        runtime.timer = loop.schedule(at: deadline, slack: runtime.router.nextDeadlineSlack) { [unowned self, runtime] in
-            runtime.timer = nil
-            self.timerFired(runtime)
+        let fire: () -> Void
+        if let existing = runtime.timerCallback {
+            fire = existing
+        } else {
+            fire = { [unowned self, unowned runtime] in
+                runtime.timer = nil
+                self.timerFired(runtime)
+            }
+            runtime.timerCallback = fire
         }
+        runtime.timer = loop.schedule(at: deadline, slack: runtime.router.nextDeadlineSlack, fire)
     }
 
     /// A router's timer: before an expired Master_Down_Timer counts, everything queued on the
@@ -109,9 +117,21 @@ extension Daemon {
         metrics.setState(instance: runtime.key.instance, family: runtime.key.family, state: to)
         metrics.transition(instance: runtime.key.instance, family: runtime.key.family, to: to)
         runNotify(runtime, state: hookState(to), previous: hookState(from), reason: reason.description)
-        tellSystemd { try $0.status(summary()) }
+        systemdStatusChanged()
         syncGroupsChanged()
         notifySyncGroups()
+    }
+
+    /// The systemd status line lists every router's state: sent once per loop turn however many
+    /// routers changed in it, not once per transition (255 routers starting, or changing hands
+    /// together, made that quadratic: ~1 ms per transition, the loop not reading meanwhile).
+    func systemdStatusChanged() {
+        guard notifier.isEnabled, !systemdStatusPending else { return }
+        systemdStatusPending = true
+        loop.schedule(at: loop.now()) { [unowned self] in
+            systemdStatusPending = false
+            tellSystemd { try $0.status(summary()) }
+        }
     }
 
     func takeoverPendingChanged(_ runtime: RouterRuntime, _ pending: Bool) {

@@ -1,6 +1,7 @@
 // The receive path: VRRP packets read from the sockets, filtered, decoded and fed to their router.
 
 import VIPDLinux
+import VIPDObservability
 import VRRP
 import VRRPNode
 
@@ -16,32 +17,40 @@ extension Daemon {
 
     /// The rules are the node layer's (VRRPNode): this passes the packet's facts in and carries
     /// out what comes back — count a drop, log a checksum-form change, feed the router.
+    ///
+    /// Nothing here allocates per packet: the advertisement is decoded into `receiveScratch`
+    /// (its address array reused), the receiver's actions come through a closure, not an array,
+    /// and the counters are handles looked up once.
     func receive(_ packet: ReceivedPacket, on key: SocketKey) {
         if packet.isFromSelf { return }
         let facts = PacketFacts(source: packet.source, destination: packet.destination, hopLimit: packet.hopLimit)
-        let decoded: DecodedAdvertisement
-        switch ReceiveFilter.decode(packet.payload, facts) {
-        case .success(let advertisement): decoded = advertisement
-        case .failure(let drop):
+        if let drop = ReceiveFilter.decode(packet.payload, facts, into: &receiveScratch) {
             countInterfaceDrop(key.interfaceIndex, drop.label)
             return
         }
-        let lookup = RouterLookupKey(interfaceIndex: key.interfaceIndex, family: key.family, vrid: decoded.advertisement.vrid)
+        let lookup = RouterLookupKey(interfaceIndex: key.interfaceIndex, family: key.family, vrid: receiveScratch.advertisement.vrid)
         guard let runtime = routerIndex[lookup] else {
             countInterfaceDrop(key.interfaceIndex, ReceiveDrop.unknownVRID.label)
             return
         }
-        for action in runtime.receiver.receive(decoded, facts, now: authClock(runtime)) {
+        // Collected, then carried out once the receiver is no longer being modified: feeding the
+        // router may send an advertisement, which reads the receiver's checksum form.
+        var dropped: ReceiveDrop?, followed: (group: Bool, peer: IPAddress)?, delivered: RouterInput?
+        runtime.receiver.receive(receiveScratch, facts, now: authClock(runtime)) { action in
             switch action {
-            case .dropped(let drop):
-                countRouterDrop(runtime, drop.label)
-            case .checksumFormFollowed(let group, let peer):
-                logger.notice("\(runtime.key): unicast peer \(peer) uses the \(group ? "old (group address)" : "standard") VRRPv3 checksum; sending it too")
-            case .deliver(let input):
-                runtime.counters.advertsReceived += 1
-                runtime.metricHandles?.advertsReceived.increment()
-                feed(runtime, input)
+            case .dropped(let drop): dropped = drop
+            case .checksumFormFollowed(let group, let peer): followed = (group, peer)
+            case .deliver(let input): delivered = input
             }
+        }
+        if let dropped { countRouterDrop(runtime, dropped.label) }
+        if let (group, peer) = followed {
+            logger.notice("\(runtime.key): unicast peer \(peer) uses the \(group ? "old (group address)" : "standard") VRRPv3 checksum; sending it too")
+        }
+        if let delivered {
+            runtime.counters.advertsReceived += 1
+            runtime.metricHandles?.advertsReceived.increment()
+            feed(runtime, delivered)
         }
     }
 
@@ -64,14 +73,24 @@ extension Daemon {
 
     func countInterfaceDrop(_ interface: String, _ label: String) {
         interfaceDrops[interface, default: [:]][label, default: 0] += 1
-        metrics.dropped(interface: interface, reason: label)
+        dropCounter(interface, label).increment()
     }
 
     /// A drop by one virtual router (the node layer's or the core's): in its status counters and
     /// in the metric of its interface.
     func countRouterDrop(_ runtime: RouterRuntime, _ label: String) {
         runtime.counters.drops[label, default: 0] += 1
-        metrics.dropped(interface: runtime.interfaceName, reason: label)
+        dropCounter(runtime.interfaceName, label).increment()
+    }
+
+    /// The drop counter of (interface, reason), looked up by label once and then kept: a flood of
+    /// unusable packets costs a dictionary lookup each, not a labelled registry lookup.
+    private func dropCounter(_ interface: String, _ label: String) -> VIPDMetrics.Counter {
+        let key = DropCounterKey(interface: interface, reason: label)
+        if let counter = dropCounters[key] { return counter }
+        let counter = metrics.droppedCounter(interface: interface, reason: label)
+        dropCounters[key] = counter
+        return counter
     }
 
     /// Whether a unicast router checks its peers' TTL (`unicast.ttl_check`, or when not set: every

@@ -25,7 +25,14 @@ public final class EventLoop {
     /// Descriptors watched for writability instead of readability.
     private var waitingToWrite: Set<Int32> = []
     private var signalHandler: ((Int32) -> Void)?
-    private var timers: [UInt64: (deadline: Instant, slack: Duration, callback: () -> Void)] = [:]
+    /// A struct, not a tuple: a closure inside a tuple stored in a Dictionary is re-abstracted
+    /// through a thunk allocated per `schedule`; a struct field keeps its own representation.
+    private struct Timer {
+        var deadline: Instant
+        var slack: Duration
+        var callback: () -> Void
+    }
+    private var timers: [UInt64: Timer] = [:]
     private var heap = DeadlineHeap()
     private var nextTimerID: UInt64 = 1
     private var armedDeadline: Instant?
@@ -102,7 +109,7 @@ public final class EventLoop {
     public func schedule(at deadline: Instant, slack: Duration = .zero, _ callback: @escaping () -> Void) -> TimerID {
         let id = nextTimerID
         nextTimerID += 1
-        timers[id] = (deadline, min(max(slack, .zero), Self.maximumSlack), callback)
+        timers[id] = Timer(deadline: deadline, slack: min(max(slack, .zero), Self.maximumSlack), callback: callback)
         heap.push(deadline, id)
         return TimerID(id)
     }

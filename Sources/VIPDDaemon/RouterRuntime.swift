@@ -31,6 +31,8 @@ final class RouterRuntime {
     var timer: TimerID?
     /// When `timer` fires (it may be earlier than the core's next deadline; see `Daemon.rearm`).
     var timerDeadline: Instant?
+    /// What `timer` calls: made once (Daemon.rearm), so re-arming allocates nothing.
+    var timerCallback: (() -> Void)?
     var announceTimers: [TimerID] = []
     var counters = RouterCounters()
     /// Prometheus counters of this router, looked up once (see VIPDMetrics.routerHandles).
@@ -141,4 +143,15 @@ struct RouterLookupKey: Hashable {
     var interfaceIndex: Int32
     var family: AddressFamily
     var vrid: UInt8
+
+    /// One integer instead of the synthesized hash, which hashes the family's String raw value:
+    /// this key is looked up for every received packet.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(UInt32(bitPattern: interfaceIndex)) << 16 | UInt64(family == .ipv4 ? 0 : 1) << 8 | UInt64(vrid))
+    }
+}
+
+struct DropCounterKey: Hashable {
+    var interface: String
+    var reason: String
 }

@@ -64,6 +64,7 @@ public final class VRRPSocket {
         fileDescriptor = fd
         do throws(SystemError) {
             try bindToDevice(fd, interfaceName)
+            try enlargeReceiveBuffer(fd)
             switch family {
             case .ipv4: try configureIPv4(fd)
             case .ipv6: try configureIPv6(fd)
@@ -85,6 +86,30 @@ public final class VRRPSocket {
         receiveLengths.deallocate()
         receiveControlLengths.deallocate()
         receiveFlags.deallocate()
+    }
+
+    /// What the receive queue may hold (SO_RCVBUF; the kernel doubles it for its bookkeeping).
+    /// The default (net.core.rmem_default, 208 KiB) holds about 10 ms of 255 instances' adverts at
+    /// 10 ms intervals: a Backup not scheduled for longer lost adverts and took over. 4 MiB holds
+    /// about 0.3 s of that load, and memory is used only while packets wait.
+    public static let receiveBufferBytes: Int32 = 4 << 20
+
+    /// SO_RCVBUFFORCE (CAP_NET_ADMIN, which the daemon has) goes past net.core.rmem_max; without
+    /// the capability SO_RCVBUF gets as much as rmem_max allows.
+    private func enlargeReceiveBuffer(_ fd: Int32) throws(SystemError) {
+        do throws(SystemError) {
+            try setSocketOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, Self.receiveBufferBytes, "setsockopt(SO_RCVBUFFORCE)")
+        } catch {
+            try setSocketOption(fd, SOL_SOCKET, SO_RCVBUF, Self.receiveBufferBytes, "setsockopt(SO_RCVBUF)")
+        }
+    }
+
+    /// The receive queue's limit as the kernel set it (SO_RCVBUF read back).
+    public var receiveBufferLimit: Int {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fileDescriptor, SOL_SOCKET, SO_RCVBUF, &value, &length) == 0 else { return 0 }
+        return Int(value)
     }
 
     private func bindToDevice(_ fd: Int32, _ name: String) throws(SystemError) {
@@ -209,21 +234,41 @@ public final class VRRPSocket {
     /// One recvmmsg(2) per batch of up to `receiveBatch` datagrams; a batch that comes back short
     /// means the queue is empty, so the usual case (one advertisement per wakeup) costs one system
     /// call, not a second one that returns EAGAIN.
+    ///
+    /// Allocates nothing once warmed up: the returned array and every packet's payload reuse the
+    /// socket's storage, which is unique again once the caller has let go of the result (a caller
+    /// that keeps it only makes the next read copy, as value semantics require).
     public func readPackets(limit: Int = 256) throws(SystemError) -> [ReceivedPacket] {
-        var packets: [ReceivedPacket] = []
-        while packets.count < limit {
-            let batch = Swift.min(Self.receiveBatch, limit - packets.count)
+        batch.removeAll(keepingCapacity: true)
+        while batch.count < limit {
+            let wanted = Swift.min(Self.receiveBatch, limit - batch.count)
             guard let received = try nonBlockingSyscall("recvmmsg(VRRP)", {
                 vipd_recv_batch(fileDescriptor, receiveBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Self.receiveSlotSize,
                                 controlBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Self.controlSlotSize,
-                                receivePeers, receiveLengths, receiveControlLengths, receiveFlags, UInt32(batch))
+                                receivePeers, receiveLengths, receiveControlLengths, receiveFlags, UInt32(wanted))
             }), received > 0 else { break }
             for slot in 0..<Int(received) {
-                if let packet = parse(slot: slot) { packets.append(packet) }
+                if let packet = parse(slot: slot, into: batch.count) { batch.append(packet) }
             }
-            if Int(received) < batch { break }
+            if Int(received) < wanted { break }
         }
-        return packets
+        return batch
+    }
+
+    /// The last batch read; its storage is reused by the next `readPackets`.
+    private var batch: [ReceivedPacket] = []
+    /// One payload buffer per position in `batch`, kept across reads: `batch` holds a second
+    /// reference only until the caller is done, so refilling one copies bytes, never allocates.
+    private var payloads: [[UInt8]] = []
+    /// The whole IPv4 datagram, for the core's header parser.
+    private var datagramScratch: [UInt8] = []
+
+    /// Copies `bytes` into payload buffer `position` and returns it (shared with the pool).
+    private func payload(_ bytes: UnsafeRawBufferPointer, position: Int) -> [UInt8] {
+        if position == payloads.count { payloads.append([]) }
+        payloads[position].removeAll(keepingCapacity: true)
+        payloads[position].append(contentsOf: bytes)
+        return payloads[position]
     }
 
     /// Receive slots: any valid VRRP packet fits one (IPv6: 8 + 255 × 16 bytes; IPv4 with the
@@ -233,14 +278,14 @@ public final class VRRPSocket {
     static let controlSlotSize = 128
     static let receiveBatch = 8
 
-    private func parse(slot: Int) -> ReceivedPacket? {
+    private func parse(slot: Int, into position: Int) -> ReceivedPacket? {
         let length = Swift.min(receiveLengths[slot], Self.receiveSlotSize)
         let datagram = UnsafeRawBufferPointer(start: receiveBuffer.baseAddress! + slot * Self.receiveSlotSize, count: length)
         let control = UnsafeRawBufferPointer(start: controlBuffer.baseAddress! + slot * Self.controlSlotSize,
                                              count: Swift.min(receiveControlLengths[slot], Self.controlSlotSize))
         switch family {
-        case .ipv4: return parseIPv4(datagram, control)
-        case .ipv6: return parseIPv6(datagram, receivePeers[slot], control)
+        case .ipv4: return parseIPv4(datagram, control, position)
+        case .ipv6: return parseIPv6(datagram, receivePeers[slot], control, position)
         }
     }
 
@@ -258,11 +303,13 @@ public final class VRRPSocket {
         }
     }
 
-    private func parseIPv4(_ datagram: UnsafeRawBufferPointer, _ control: UnsafeRawBufferPointer) -> ReceivedPacket? {
+    private func parseIPv4(_ datagram: UnsafeRawBufferPointer, _ control: UnsafeRawBufferPointer,
+                           _ position: Int) -> ReceivedPacket? {
         // The core's header parser (RFC 791 §3.1, protocol 112, Total Length = what arrived): the
         // kernel hands a raw IPv4 socket the whole datagram, so anything else is not a VRRP packet.
-        let bytes = Array(datagram)
-        guard let header = try? VRRPCodec.decodeIPv4Header(bytes[...]) else { return nil }
+        datagramScratch.removeAll(keepingCapacity: true)
+        datagramScratch.append(contentsOf: datagram)
+        guard let header = try? VRRPCodec.decodeIPv4Header(datagramScratch[...]) else { return nil }
         var index = interfaceIndex
         forEachControlMessage(control) { level, type, data in
             if level == Int32(IPPROTO_IP) && type == IP_PKTINFO && data.count >= 4 {
@@ -270,13 +317,14 @@ public final class VRRPSocket {
             }
         }
         let source = IPAddress.v4(header.source)
-        return ReceivedPacket(payload: Array(bytes[header.headerLength...]), source: source,
+        return ReceivedPacket(payload: payload(UnsafeRawBufferPointer(rebasing: datagram[header.headerLength...]), position: position),
+                              source: source,
                               destination: .v4(header.destination), hopLimit: header.ttl, interfaceIndex: index,
                               isFromSelf: localAddresses.contains(source))
     }
 
     private func parseIPv6(_ datagram: UnsafeRawBufferPointer, _ peer: sockaddr_storage,
-                           _ control: UnsafeRawBufferPointer) -> ReceivedPacket? {
+                           _ control: UnsafeRawBufferPointer, _ position: Int) -> ReceivedPacket? {
         guard Int32(peer.ss_family) == AF_INET6 else { return nil }
         let sourceAddress = withUnsafeBytes(of: peer) { raw in
             IPv6Address(bytes: raw[MemoryLayout<sockaddr_in6>.offset(of: \sockaddr_in6.sin6_addr)!...].prefix(16))
@@ -296,7 +344,7 @@ public final class VRRPSocket {
         }
         guard let destination else { return nil }
         let source = IPAddress.v6(sourceAddress)
-        return ReceivedPacket(payload: Array(datagram), source: source, destination: .v6(destination), hopLimit: hopLimit,
+        return ReceivedPacket(payload: payload(datagram, position: position), source: source, destination: .v6(destination), hopLimit: hopLimit,
                               interfaceIndex: index, isFromSelf: localAddresses.contains(source))
     }
 }

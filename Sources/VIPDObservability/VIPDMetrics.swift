@@ -152,8 +152,14 @@ public final class VIPDMetrics: Sendable {
     /// A received packet was not used. Counted per interface, not per virtual router, because many
     /// reasons (malformed, unknown VRID) are found before a virtual router is known.
     public func dropped(interface: String, reason: String) {
+        droppedCounter(interface: interface, reason: reason).increment()
+    }
+
+    public typealias Counter = Prometheus.Counter
+
+    /// The drop counter of one (interface, reason), for callers that keep it (the receive path).
+    public func droppedCounter(interface: String, reason: String) -> Counter {
         counter(nil, Name.packetsDropped, Help.packetsDropped, [("interface", interface), ("reason", reason)])
-            .increment()
     }
 
     public func addressRestored(instance: String) {

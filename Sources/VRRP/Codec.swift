@@ -119,6 +119,18 @@ public enum VRRPCodec {
 
     /// Decodes a VRRP message held in a slice (e.g. the payload of a whole IP packet), without copying.
     public static func decode(_ bytes: ArraySlice<UInt8>, context: PacketContext) throws(ParseError) -> DecodedAdvertisement {
+        var decoded = DecodedAdvertisement(
+            advertisement: Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: []),
+            checksumForm: .withPseudoHeader)
+        try decode(bytes, context: context, into: &decoded)
+        return decoded
+    }
+
+    /// Decodes into `decoded`, reusing its advertisement's address array: a receiver that keeps one
+    /// for decoding (and lets go of the copies it hands on) allocates nothing per packet without an
+    /// `auth_hmac` trailer (a trailer's signed message is copied). On a throw `decoded` is unspecified.
+    public static func decode(_ bytes: ArraySlice<UInt8>, context: PacketContext,
+                              into decoded: inout DecodedAdvertisement) throws(ParseError) {
         let base = bytes.startIndex
         // 1–2: length bounds first, so every later index is known to be valid.
         guard bytes.count >= fixedHeaderLength else { throw .truncated }
@@ -205,24 +217,27 @@ public enum VRRPCodec {
         }
         guard interval.centiseconds != 0 else { throw .zeroInterval }
 
-        var addresses: [IPAddress] = []
-        addresses.reserveCapacity(count)
+        decoded.advertisement.addresses.removeAll(keepingCapacity: true)
+        decoded.advertisement.addresses.reserveCapacity(count)
         for i in 0..<count {
             let start = base + fixedHeaderLength + i * addressLength
             let field = bytes[start..<start + addressLength]
             switch family {
             // Both initialisers accept any collection of exactly the right length, which this is.
-            case .ipv4: if let a = IPv4Address(bytes: field) { addresses.append(.v4(a)) }
-            case .ipv6: if let a = IPv6Address(bytes: field) { addresses.append(.v6(a)) }
+            case .ipv4: if let a = IPv4Address(bytes: field) { decoded.advertisement.addresses.append(.v4(a)) }
+            case .ipv6: if let a = IPv6Address(bytes: field) { decoded.advertisement.addresses.append(.v6(a)) }
             }
         }
-        let advertisement = Advertisement(version: version, vrid: vrid, priority: bytes[base + 2], interval: interval,
-                                          addresses: addresses, authentication: authentication)
-        var authTrailer: ReceivedAuthTrailer?
+        decoded.advertisement.version = version
+        decoded.advertisement.vrid = vrid
+        decoded.advertisement.priority = bytes[base + 2]
+        decoded.advertisement.interval = interval
+        decoded.advertisement.authentication = authentication
+        decoded.checksumForm = checksumForm
+        decoded.authTrailer = nil
         if hasAuthTrailer, let trailer = AuthTrailer(bytes: bytes[messageEnd...]) {
-            authTrailer = ReceivedAuthTrailer(trailer: trailer, message: Array(bytes[base..<messageEnd]))
+            decoded.authTrailer = ReceivedAuthTrailer(trailer: trailer, message: Array(bytes[base..<messageEnd]))
         }
-        return DecodedAdvertisement(advertisement: advertisement, checksumForm: checksumForm, authTrailer: authTrailer)
     }
 
     // MARK: Encode

@@ -44,6 +44,18 @@ struct InternetChecksum {
 
     mutating func add(bytes: [UInt8]) { add(bytes: bytes[...]) }
 
+    /// Adds an address as its big-endian bytes would be added, without building them (the
+    /// receive path computes a pseudo-header per packet).
+    mutating func add(address: IPAddress) {
+        switch address {
+        case .v4(let a):
+            add(word32: a.value)
+        case .v6(let a):
+            add(word32: UInt32(truncatingIfNeeded: a.high >> 32)); add(word32: UInt32(truncatingIfNeeded: a.high))
+            add(word32: UInt32(truncatingIfNeeded: a.low >> 32)); add(word32: UInt32(truncatingIfNeeded: a.low))
+        }
+    }
+
     /// The 16-bit ones' complement sum, carries folded back in.
     var folded: UInt16 {
         var s = sum
@@ -69,8 +81,8 @@ extension VRRPCodec {
     /// gets a checksum that simply will not match, never a trap.
     static func addPseudoHeader(to sum: inout InternetChecksum, source: IPAddress, destination: IPAddress,
                                 length: Int) {
-        sum.add(bytes: source.bytes)
-        sum.add(bytes: destination.bytes)
+        sum.add(address: source)
+        sum.add(address: destination)
         let clampedLength = UInt32(clamping: length)
         switch source.family {
         case .ipv4:

@@ -75,18 +75,29 @@ public enum ReceiveFilter {
     /// Unicast packets are checked per virtual router (`AdvertisementReceiver`), where the
     /// instance's `ttl_check` is known.
     public static func decode(_ payload: [UInt8], _ facts: PacketFacts) -> Result<DecodedAdvertisement, ReceiveDrop> {
+        var decoded = DecodedAdvertisement(
+            advertisement: Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: []),
+            checksumForm: .withPseudoHeader)
+        if let drop = decode(payload, facts, into: &decoded) { return .failure(drop) }
+        return .success(decoded)
+    }
+
+    /// The same, into `decoded` (its address array reused: see `VRRPCodec.decode(_:context:into:)`).
+    /// Returns the drop, or nil when `decoded` holds the advertisement.
+    public static func decode(_ payload: [UInt8], _ facts: PacketFacts, into decoded: inout DecodedAdvertisement) -> ReceiveDrop? {
         let checkedHopLimit: UInt8?
         if facts.isMulticast {
-            guard let hopLimit = facts.hopLimit else { return .failure(.noHopLimit) }
+            guard let hopLimit = facts.hopLimit else { return .noHopLimit }
             checkedHopLimit = hopLimit
         } else {
             checkedHopLimit = nil
         }
         let context = PacketContext(source: facts.source, destination: facts.destination, hopLimit: checkedHopLimit)
         do {
-            return .success(try VRRPCodec.decode(payload, context: context))
+            try VRRPCodec.decode(payload[...], context: context, into: &decoded)
+            return nil
         } catch {
-            return .failure(.malformed(error))
+            return .malformed(error)
         }
     }
 }
@@ -158,21 +169,28 @@ public struct AdvertisementReceiver: Hashable, Sendable {
     /// Filters one decoded advertisement. `now` is the wall clock, needed by `auth_hmac` with `time`
     /// anti-replay (without it every signed advertisement is `hmac_stale`: fail closed).
     public mutating func receive(_ decoded: DecodedAdvertisement, _ facts: PacketFacts, now: UTCTime? = nil) -> [ReceiveAction] {
-        if let drop = dropReason(facts) { return [.dropped(drop)] }
+        var actions: [ReceiveAction] = []
+        receive(decoded, facts, now: now) { actions.append($0) }
+        return actions
+    }
+
+    /// The same actions, in the same order, handed to `perform` one by one instead of in an array
+    /// (the daemon's receive path allocates nothing per packet).
+    public mutating func receive(_ decoded: DecodedAdvertisement, _ facts: PacketFacts, now: UTCTime? = nil,
+                                 _ perform: (ReceiveAction) -> Void) {
+        if let drop = dropReason(facts) { return perform(.dropped(drop)) }
         if let settings = settings.authHMAC {
             if authVerifier == nil { authVerifier = AuthVerifier(settings: settings) } else { authVerifier!.settings = settings }
             let verdict = authVerifier!.verify(decoded, source: facts.source, now: now, multicast: self.settings.unicastPeers == nil)
-            if case .dropped(let drop) = verdict { return [.dropped(.authentication(drop))] }
+            if case .dropped(let drop) = verdict { return perform(.dropped(.authentication(drop))) }
         } else if decoded.authTrailer != nil {
-            return [.dropped(.authentication(.unexpected))]
+            return perform(.dropped(.authentication(.unexpected)))
         }
-        var actions: [ReceiveAction] = []
         if settings.unicastPeers != nil, settings.family == .ipv4, decoded.advertisement.version == .v3,
            let group = follow(decoded.checksumForm) {
-            actions.append(.checksumFormFollowed(groupPseudoHeader: group, peer: facts.source))
+            perform(.checksumFormFollowed(groupPseudoHeader: group, peer: facts.source))
         }
-        actions.append(.deliver(.advertisement(decoded.advertisement, source: facts.source)))
-        return actions
+        perform(.deliver(.advertisement(decoded.advertisement, source: facts.source)))
     }
 
     /// A unicast v3/IPv4 peer's checksum form decides ours: keepalived with `old_unicast_checksum`

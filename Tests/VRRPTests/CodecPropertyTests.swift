@@ -88,6 +88,33 @@ private func expectedForm(_ g: Generated, length: Int) -> ChecksumForm {
         }
     }
 
+    /// Decoding into one kept advertisement (the daemon's receive path reuses it, and its address
+    /// array) gives exactly what a fresh decode gives, whatever the previous packet held — longer
+    /// or shorter address lists, the other family, v2 passwords — and a copy taken before the next
+    /// decode is not changed by it.
+    @Test func decodeIntoAReusedAdvertisement() {
+        let seed = propertySeed()
+        var kept = DecodedAdvertisement(
+            advertisement: Advertisement(version: .v3, vrid: 0, priority: 0, interval: AdvertInterval(centiseconds: 0), addresses: []),
+            checksumForm: .withPseudoHeader)
+        // The last decode's result as a copy of `kept`, and as decoded independently.
+        var previous: (copy: Advertisement, expected: Advertisement)?
+        for i in 0..<1000 {
+            var rng = SplitMix64(seed: seed &+ UInt64(i))
+            let g = rng.advertisement()
+            let wire = VRRPCodec.encode(g.advertisement, source: g.source, destination: g.destination, checksumForm: g.form)
+            let context = PacketContext(source: g.source, destination: g.destination, hopLimit: 255)
+            let fresh = Result { () throws(ParseError) in try VRRPCodec.decode(wire, context: context) }
+            let reused = Result { () throws(ParseError) in
+                try VRRPCodec.decode(wire[...], context: context, into: &kept)
+                return kept
+            }
+            #expect(reused == fresh, "VRRP_TEST_SEED=\(seed) case \(i)")
+            if let previous { #expect(previous.copy == previous.expected, "a copy changed: VRRP_TEST_SEED=\(seed) case \(i)") }
+            if case .success(let decoded) = fresh { previous = (kept.advertisement, decoded.advertisement) } else { previous = nil }
+        }
+    }
+
     /// Anything an `Advertisement` can hold, legal or not, encodes without trapping, and whatever
     /// decodes is exactly `normalizedForEncoding` of the input.
     @Test func encodeNormalizesArbitraryValues() {
@@ -187,10 +214,16 @@ private func expectedForm(_ g: Generated, length: Int) -> ChecksumForm {
     }
 }
 
-/// Re-encoding a decoded value and decoding again gives the same value and form.
+/// Re-encoding a decoded value (its `auth_hmac` trailer too, when a mutation made the length fit
+/// one) and decoding again gives the same value, form and trailer. The trailer's signed message is
+/// the bytes as received, which re-encoding normalises (reserved bits, checksum): not compared.
 private func checkReencodes(_ decoded: DecodedAdvertisement, context: PacketContext, note: String) {
     let wire = VRRPCodec.encode(decoded.advertisement, source: context.source, destination: context.destination,
-                                checksumForm: decoded.checksumForm)
-    let again = Result { () throws(ParseError) in try VRRPCodec.decode(wire, context: context) }
-    #expect(again == .success(decoded), "\(note)")
+                                checksumForm: decoded.checksumForm, authTrailer: decoded.authTrailer?.trailer)
+    func comparable(_ d: DecodedAdvertisement) -> DecodedAdvertisement {
+        DecodedAdvertisement(advertisement: d.advertisement, checksumForm: d.checksumForm,
+                             authTrailer: d.authTrailer.map { ReceivedAuthTrailer(trailer: $0.trailer, message: []) })
+    }
+    let again = Result { () throws(ParseError) in comparable(try VRRPCodec.decode(wire, context: context)) }
+    #expect(again == .success(comparable(decoded)), "\(note)")
 }
