@@ -1,6 +1,7 @@
 // The data plane of the rig: one interface, one VRRP socket whose packets the rig hands over, and
 // a clock that moves only when the rig says so. Everything else succeeds and does nothing.
 
+import VIPDConfig
 import VIPDDaemon
 import VIPDLinux
 import VRRP
@@ -46,6 +47,8 @@ public final class RigPlane: DataPlane {
     public func announce(_ frames: [[UInt8]], interfaceIndex: Int32) throws {}
     public func readSysctl(_ components: [String]) throws -> String { sysctls[components.joined(separator: ".")] ?? "0" }
     public func writeSysctl(_ components: [String], _ value: String) throws { sysctls[components.joined(separator: ".")] = value }
+    /// A fixed wall clock: the rig's instances do not use `auth_hmac`.
+    public func wallClock() -> UTCTime { UTCTime(seconds: 1_790_000_000) }
 }
 
 enum RigError: Error { case noSuchInterface, unsupported }
@@ -60,7 +63,7 @@ final class RigEndpoint: VRRPEndpoint {
 }
 
 final class RigChildren: ChildSpawner {
-    func spawn(_ arguments: [String], environment: [String: String], timeout: Duration?,
+    func spawn(_ arguments: [String], environment: [String: String], user: ScriptUser?, timeout: Duration?,
                completion: @escaping (ChildOutcome) -> Void) {
         completion(.spawnFailed(0))
     }
