@@ -4,7 +4,6 @@
 // daemon passes the clock in and counts what comes back like every other drop.
 
 import VIPDConfig
-import VIPDSystem
 import VRRP
 import VRRPNode
 
@@ -14,14 +13,6 @@ extension HMACAuthConfig {
     var coreSettings: AuthHMACSettings {
         AuthHMACSettings(keys: Dictionary(uniqueKeysWithValues: keys.map { ($0.id, $0.material.bytes) }),
                          activeKey: activeKey, antiReplay: antiReplay, timeWindow: timeWindowSeconds, mode: mode)
-    }
-}
-
-extension LinuxDataPlane {
-    /// CLOCK_REALTIME, for `auth_hmac` sequences and their freshness check.
-    public func wallClock() -> UTCTime {
-        let (seconds, nanoseconds) = WallClock.now()
-        return UTCTime(unixSeconds: seconds, nanoseconds: Int64(nanoseconds))
     }
 }
 

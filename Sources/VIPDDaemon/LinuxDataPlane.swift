@@ -1,8 +1,10 @@
 // The data plane on Linux, built from VIPDLinux: rtnetlink (RouteNetlink, LinkMonitor), raw VRRP
-// sockets, AF_PACKET announcers, /proc/sys, fork/exec children, all on one epoll EventLoop.
+// sockets, AF_PACKET announcers, /proc/sys, fork/exec children, the wall clock, all on one epoll
+// EventLoop.
 // Opening it needs CAP_NET_ADMIN (netlink changes) and later CAP_NET_RAW (sockets).
 
 import VIPDLinux
+import VIPDSystem
 import VRRP
 
 extension EventLoop: DaemonLoop {}
@@ -115,4 +117,12 @@ final class LinuxVRRPEndpoint: VRRPEndpoint {
 
     func send(_ payload: [UInt8], to destination: IPAddress) throws { try socket.send(payload, to: destination) }
     func close() { loop.unwatch(fd: socket.fileDescriptor) }
+}
+
+extension LinuxDataPlane {
+    /// CLOCK_REALTIME, for `auth_hmac` sequences and their freshness check.
+    public func wallClock() -> UTCTime {
+        let (seconds, nanoseconds) = WallClock.now()
+        return UTCTime(unixSeconds: seconds, nanoseconds: Int64(nanoseconds))
+    }
 }
