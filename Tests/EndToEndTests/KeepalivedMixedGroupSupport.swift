@@ -14,7 +14,8 @@
 //   lab it becomes `/usr/bin/test -e WORKDIR/rK-NAME.ok`, which the test removes to make the script
 //   fail on one router and puts back to make it pass. Intervals, weights, rise, fall, users are kept.
 // - A fixture may list edits of its own (MixedFixture.edits), each the action a note of the import
-//   asks for, applied to the keepalived file everywhere, the reference run included.
+//   asks for or a lab substitution explained where it is listed, applied to the keepalived file
+//   everywhere, the reference run included.
 // - The lab gives every router the interfaces the fixture names: eth0 (the lab's segment), a second
 //   shared segment for an instance on eth1 (198.51.100.1K/24), and veth pairs for tracked links
 //   whose far end (NAMEp) the test takes down to drop the carrier.

@@ -17,7 +17,7 @@
 // - names-families: every track_interface line is one the import changes (eth1 `reverse` dropped,
 //   eth2 `weight 300` left out, eth3 `something` tracked without weight, while keepalived 2.2.7 left
 //   r1 Master with eth3 down); its steps are election, failover and preemption only.
-// - v3-unicast: see v3UnicastMixedGroup below.
+// - v3-unicast: disabled, see v3UnicastMixedGroup below.
 //
 // Fixtures not run here, and why:
 // - auth-hmac: auth_hmac is vipd's own authentication; keepalived 2.2.7 knows no auth_hmac, so no
@@ -75,6 +75,12 @@ extension MixedFixture {
                     MixedInstance(keepalived: "web6", vipd: "web6", family: "ipv6", vip: "2001:db8::62"),
                     MixedInstance(keepalived: "owner", vipd: "owner", family: "ipv4", vip: "198.51.100.63")],
         sharedLinks: ["eth1"],
+        // A lab substitution: `vrrp_rt_priority 20` makes keepalived's VRRP process real-time under
+        // keepalived's RLIMIT_RTTIME, and on the shared, loaded lab machine the kernel killed it
+        // during its SIGTERM shutdown ("exited due to signal 9 - has rlimit_rttime been exceeded?"),
+        // leaving its addresses behind: two holders with keepalived alone. Without it keepalived
+        // stops cleanly; the import's realtime_priority is dropped with it.
+        edits: [("    vrrp_rt_priority 20\n", "")],
         stable: 1.0,
         steps: [
             // All start as Backup (web: state BACKUP) but the owner; r1 starts first.
@@ -146,15 +152,13 @@ struct KeepalivedMixedGroupTests {
         try Self.check(fixture)
     }
 
-    /// v3-unicast does not pass yet, for two reasons found here:
-    /// - its `vrrp_rt_priority 20` runs keepalived's VRRP process under SCHED_RR with keepalived's
-    ///   RLIMIT_RTTIME; on this shared, loaded lab machine the kernel killed it during its SIGTERM
-    ///   shutdown ("exited due to signal 9 - has rlimit_rttime been exceeded?"), leaving web6's and
-    ///   owner's addresses behind: two holders even with keepalived alone.
-    /// - web (unicast with use_vmac / virtual_mac): with keepalived on r1, vipd on r2 and r3 were both
-    ///   Master and stayed so (they did not act on their peers' unicast adverts), while keepalived
-    ///   alone elected r1; web6 and owner (multicast) agreed.
-    @Test(.disabled("vipd unicast with virtual_mac does not hear its peers here; keepalived's VRRP process is killed by RLIMIT_RTTIME on stop (see the comment)"))
+    /// v3-unicast does not pass yet: web (unicast with use_vmac, imported as virtual_mac) splits.
+    /// keepalived hears vipd's unicast adverts, vipd does not act on its peers' unicast adverts:
+    /// with keepalived on r1, vipd on r2 and r3 both became Master of web and stayed so; with vipd on
+    /// r1, r1 returning became a second Master beside keepalived's r2 (nopreempt). web6 (IPv6
+    /// multicast) and owner (VRRPv2 multicast, priority 255) agreed every time. Without use_vmac
+    /// (tried once, not kept: it changes what the fixture tests) all three runs agree, 37 s.
+    @Test(.disabled("vipd with unicast and virtual_mac does not act on its peers' unicast adverts (see the comment)"))
     func v3UnicastMixedGroup() throws {
         try Self.check(MixedFixture.v3Unicast)
     }
