@@ -284,12 +284,16 @@ final class MixedGroupRun {
                 return line[r.upperBound...].split(separator: " ").first.map { $0.lowercased() } ?? "none"
             }
         }
-        guard lab.isRunning(k) else { return fixture.instances.map { _ in "stopped" } }
-        let status = lab.status(k)
-        return fixture.instances.map { instance in
-            status?.instances.first { $0.name == instance.vipd }?.routers.first { $0.family == instance.family }?.state.lowercased() ?? "none"
+        guard lab.isRunning(k) else { lastVipdStates[k] = nil; return fixture.instances.map { _ in "stopped" } }
+        // A status request that times out on the loaded machine says nothing new: the last answer stands.
+        guard let status = lab.status(k) else { return lastVipdStates[k] ?? fixture.instances.map { _ in "none" } }
+        let states = fixture.instances.map { instance in
+            status.instances.first { $0.name == instance.vipd }?.routers.first { $0.family == instance.family }?.state.lowercased() ?? "none"
         }
+        lastVipdStates[k] = states
+        return states
     }
+    private var lastVipdStates: [Int: [String]] = [:]
 
     /// Per instance, the routers whose interfaces carry its address (router k's own lab address on
     /// eth0 is not a holding: a fixture's virtual address may be a lab router's address).
@@ -355,6 +359,9 @@ final class MixedGroupRun {
             let shown = expected.map { e in e.faults.isEmpty ? e.masters == outcome.masters : outcome.agrees(with: e) } ?? false
             if (stable && (elapsed >= hold || shown)) || elapsed > hold + timeout {
                 stepDurations.append(elapsed)
+                if elapsed > hold + timeout {
+                    print("\(fixture.name), \(description), \(step): not settled after \(Int(elapsed)) s (last change \(String(format: "%.1f", now.timeIntervalSince(lastChange))) s ago): states \(s.states), holders \(s.holders)")
+                }
                 return outcome
             }
             usleep(100_000)
