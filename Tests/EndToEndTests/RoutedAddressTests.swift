@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import VIPDDaemon
+
+extension LabScenarios {
+    /// `announce: route` without a routing daemon (the FRR lab is docs/routed.md's): the Master puts
+    /// the VIP on `lo` as a host address and sends no ARP, the Backup holds nothing, a crash leftover
+    /// is removed by the restarted daemon, and SIGTERM leaves nothing on `lo`.
+    @Suite
+    struct RoutedAddressTests {
+        static let vip = "203.0.113.10"
+
+        /// r1 (200) and r2 (150), both `preempt: false` so a restarted r1 stays Backup. r1 starts
+        /// first and is Master.
+        private func routedPair() throws -> Lab {
+            let lab = try Lab(routers: 2)
+            for (k, p) in [(1, 200), (2, 150)] {
+                try lab.start(k, config: config(instanceYAML(
+                    priority: p, addresses: ["\(Self.vip)/32"],
+                    extra: "preempt: false\nannounce: route\nroute: { device: lo, release_delay: 300ms }")))
+                if k == 1 { #expect(waitUntil(10) { lab.state(1, "web") == "Master" }, "\(lab.logs())") }
+            }
+            #expect(waitUntil(10) { lab.state(2, "web") == "Backup" }, "\(lab.logs())")
+            return lab
+        }
+
+        /// Where router k has `address`: "lo", "eth0", ... (from `ip -o addr`), with its prefix.
+        private func placements(_ lab: Lab, _ k: Int, _ address: String) -> [String] {
+            shell("ip -n \(lab.ns(k)) -o addr show").output.split(separator: "\n").compactMap { line in
+                let words = line.split(separator: " ")
+                guard words.count > 3, words[3].hasPrefix("\(address)/") else { return nil }
+                return "\(words[1]) \(words[3])"
+            }
+        }
+
+        @Test func theMasterHoldsAHostAddressOnLoWithoutARPAndTheBackupNothing() throws {
+            let lab = try routedPair()
+            defer { lab.teardown() }
+            #expect(waitUntil(5) { placements(lab, 1, Self.vip) == ["lo \(Self.vip)/32"] }, "\(placements(lab, 1, Self.vip))")
+            #expect(placements(lab, 2, Self.vip).isEmpty)
+            let master = try #require(lab.routerStatus(1, "web"))
+            #expect(master.holdsAddresses && master.counters.announcements == 0)
+            // Scope global, so that a routing daemon's `redistribute connected` takes it.
+            #expect(shell("ip -n \(lab.ns(1)) -o addr show dev lo").output.contains("\(Self.vip)/32 scope global"))
+        }
+
+        @Test func aKilledMastersLeftoverOnLoIsRemovedWhenItRestarts() throws {
+            let lab = try routedPair()
+            defer { lab.teardown() }
+            #expect(waitUntil(5) { lab.holders(Self.vip) == [1] })
+            lab.crash(1)
+            #expect(waitUntil(10) { lab.state(2, "web") == "Master" }, "\(lab.logs())")
+            // A dead process removes nothing: both have it on lo now.
+            #expect(waitUntil(5) { lab.holders(Self.vip) == [1, 2] })
+            #expect(placements(lab, 1, Self.vip) == ["lo \(Self.vip)/32"])
+            try lab.restart(1)
+            // The restarted daemon removes the leftover and stays Backup (preempt: false).
+            #expect(waitUntil(10) { lab.state(1, "web") == "Backup" && lab.holders(Self.vip) == [2] }, "\(lab.logs())")
+        }
+
+        @Test func sigtermHandsOverAndLeavesNothingOnLo() throws {
+            let lab = try routedPair()
+            defer { lab.teardown() }
+            lab.signal(1, SIGTERM)
+            #expect(lab.waitForExit(1, timeout: 10) == 0, "\(lab.logs())")
+            #expect(placements(lab, 1, Self.vip).isEmpty)
+            #expect(waitUntil(5) { lab.holders(Self.vip) == [2] && lab.state(2, "web") == "Master" }, "\(lab.logs())")
+            #expect(lab.log(1).contains("handover to"), "r1 did not wait for the new Master: \(lab.log(1))")
+            // The last one stops with nobody to hand over to: it withdraws too.
+            lab.signal(2, SIGTERM)
+            #expect(lab.waitForExit(2, timeout: 10) == 0, "\(lab.logs())")
+            #expect(lab.holders(Self.vip).isEmpty)
+        }
+    }
+}
