@@ -71,5 +71,39 @@ extension LabScenarios {
             #expect(lab.waitForExit(2, timeout: 10) == 0, "\(lab.logs())")
             #expect(lab.holders(Self.vip).isEmpty)
         }
+
+        /// `election: none`: both routers hold the address while their track script passes; a
+        /// failing one withdraws it there only; no VRRP is involved, so `vipd handover` refuses.
+        @Test func anycastHoldsWhileTrackingPasses() throws {
+            let lab = try Lab(routers: 2)
+            defer { lab.teardown() }
+            let healthy = { (k: Int) in "\(lab.workdir)/healthy-r\(k)" }
+            for k in 1...2 {
+                shell("touch \(healthy(k))")
+                try lab.start(k, config: """
+                    instances:
+                      - name: anycast
+                        interface: eth0
+                        election: none
+                        announce: route
+                        addresses: ["\(Self.vip)/32"]
+                        track:
+                          scripts: [ { name: health, run: "/usr/bin/test -e \(healthy(k))", interval: 100ms, fall: 2, rise: 2 } ]
+
+                    """)
+            }
+            #expect(waitUntil(10) { lab.holders(Self.vip) == [1, 2] }, "\(lab.logs())")
+            #expect(lab.state(1, "anycast") == "Master" && lab.state(2, "anycast") == "Master")
+            #expect(lab.routerStatus(1, "anycast")?.master == nil)
+            shell("rm -f \(healthy(1))")
+            #expect(waitUntil(10) { lab.holders(Self.vip) == [2] && lab.state(1, "anycast") == "Fault" }, "\(lab.logs())")
+            shell("touch \(healthy(1))")
+            #expect(waitUntil(10) { lab.holders(Self.vip) == [1, 2] && lab.state(1, "anycast") == "Master" }, "\(lab.logs())")
+            let handover = lab.vipdCommand(1, "handover anycast")
+            #expect(handover.status != 0 && handover.output.contains("election: none"), "\(handover.output)")
+            lab.signal(1, SIGTERM)
+            #expect(lab.waitForExit(1, timeout: 10) == 0, "\(lab.logs())")
+            #expect(lab.holders(Self.vip) == [2])
+        }
     }
 }
