@@ -95,6 +95,9 @@ extension LabScenarios {
             #expect(waitUntil(10) { lab.holders(Self.vip) == [1, 2] }, "\(lab.logs())")
             #expect(lab.state(1, "anycast") == "Master" && lab.state(2, "anycast") == "Master")
             #expect(lab.routerStatus(1, "anycast")?.master == nil)
+            let text = lab.vipdCommand(1, "status").output
+            #expect(text.contains("anycast: Master  (eth0, election: none, announce: route on lo)") && !text.contains("priority"), "\(text)")
+            #expect(lab.routerStatus(1, "anycast")?.counters.advertsSent == 0)
             shell("rm -f \(healthy(1))")
             #expect(waitUntil(10) { lab.holders(Self.vip) == [2] && lab.state(1, "anycast") == "Fault" }, "\(lab.logs())")
             shell("touch \(healthy(1))")
