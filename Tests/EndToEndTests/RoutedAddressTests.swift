@@ -107,6 +107,8 @@ extension LabScenarios {
             lab.signal(1, SIGTERM)
             #expect(lab.waitForExit(1, timeout: 10) == 0, "\(lab.logs())")
             #expect(lab.holders(Self.vip) == [2])
+            // Straight from Master to stopped: no FAULT for notify hooks to misread.
+            #expect(lab.log(1).contains("anycast/ipv4: Master -> Initialize"), "\(lab.log(1))")
         }
     }
 }
