@@ -9,6 +9,7 @@ extension LabScenarios {
     @Suite
     struct RoutedAddressTests {
         static let vip = "203.0.113.10"
+        static let vip6 = "2001:db8:1::10"
 
         /// r1 (200) and r2 (150), both `preempt: false` so a restarted r1 stays Backup. r1 starts
         /// first and is Master.
@@ -16,11 +17,11 @@ extension LabScenarios {
             let lab = try Lab(routers: 2)
             for (k, p) in [(1, 200), (2, 150)] {
                 try lab.start(k, config: config(instanceYAML(
-                    priority: p, addresses: ["\(Self.vip)/32"],
+                    priority: p, addresses: ["\(Self.vip)/32", "\(Self.vip6)/128"],
                     extra: "preempt: false\nannounce: route\nroute: { device: lo, release_delay: 300ms }")))
                 if k == 1 { #expect(waitUntil(10) { lab.state(1, "web") == "Master" }, "\(lab.logs())") }
             }
-            #expect(waitUntil(10) { lab.state(2, "web") == "Backup" }, "\(lab.logs())")
+            #expect(waitUntil(10) { lab.state(2, "web") == "Backup" && lab.state(2, "web", family: "ipv6") == "Backup" }, "\(lab.logs())")
             return lab
         }
 
@@ -38,8 +39,13 @@ extension LabScenarios {
             defer { lab.teardown() }
             #expect(waitUntil(5) { placements(lab, 1, Self.vip) == ["lo \(Self.vip)/32"] }, "\(placements(lab, 1, Self.vip))")
             #expect(placements(lab, 2, Self.vip).isEmpty)
-            let master = try #require(lab.routerStatus(1, "web"))
-            #expect(master.holdsAddresses && master.counters.announcements == 0)
+            // IPv6 the same: a /128 on lo, elected over eth0's link-local addresses.
+            #expect(waitUntil(5) { placements(lab, 1, Self.vip6) == ["lo \(Self.vip6)/128"] }, "\(placements(lab, 1, Self.vip6))")
+            #expect(placements(lab, 2, Self.vip6).isEmpty)
+            for family in ["ipv4", "ipv6"] {
+                let master = try #require(lab.routerStatus(1, "web", family: family))
+                #expect(master.holdsAddresses && master.counters.announcements == 0)
+            }
             // Scope global, so that a routing daemon's `redistribute connected` takes it.
             #expect(shell("ip -n \(lab.ns(1)) -o addr show dev lo").output.contains("\(Self.vip)/32 scope global"))
         }
@@ -56,6 +62,7 @@ extension LabScenarios {
             try lab.restart(1)
             // The restarted daemon removes the leftover and stays Backup (preempt: false).
             #expect(waitUntil(10) { lab.state(1, "web") == "Backup" && lab.holders(Self.vip) == [2] }, "\(lab.logs())")
+            #expect(waitUntil(5) { lab.holders(Self.vip6) == [2] }, "\(lab.logs())")
         }
 
         @Test func sigtermHandsOverAndLeavesNothingOnLo() throws {
@@ -63,13 +70,13 @@ extension LabScenarios {
             defer { lab.teardown() }
             lab.signal(1, SIGTERM)
             #expect(lab.waitForExit(1, timeout: 10) == 0, "\(lab.logs())")
-            #expect(placements(lab, 1, Self.vip).isEmpty)
+            #expect(placements(lab, 1, Self.vip).isEmpty && placements(lab, 1, Self.vip6).isEmpty)
             #expect(waitUntil(5) { lab.holders(Self.vip) == [2] && lab.state(2, "web") == "Master" }, "\(lab.logs())")
             #expect(lab.log(1).contains("handover to"), "r1 did not wait for the new Master: \(lab.log(1))")
             // The last one stops with nobody to hand over to: it withdraws too.
             lab.signal(2, SIGTERM)
             #expect(lab.waitForExit(2, timeout: 10) == 0, "\(lab.logs())")
-            #expect(lab.holders(Self.vip).isEmpty)
+            #expect(lab.holders(Self.vip).isEmpty && lab.holders(Self.vip6).isEmpty)
         }
 
         /// `election: none`: both routers hold the address while their track script passes; a
