@@ -69,7 +69,9 @@ extension Daemon {
             if !link.isOperational { setFault(runtime, .linkDown(interface: link.name), active: true) }
             refreshUnicastTTLCheck(runtime, announce: true)
             if let primary { try openSocket(for: runtime, source: primary) }
-            metrics.setPriority(instance: instance.name, family: family, configured: instance.priority, effective: instance.priority)
+            if instance.runsVRRP {
+                metrics.setPriority(instance: instance.name, family: family, configured: instance.priority, effective: instance.priority)
+            }
             metrics.setState(instance: instance.name, family: family, state: .initialize)
             runtime.metricHandles = metrics.routerHandles(instance: instance.name, family: family)
             routers.append(runtime)

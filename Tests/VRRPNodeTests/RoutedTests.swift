@@ -152,15 +152,30 @@ struct AnycastTests {
         #expect(router.state == .master && router.holdsAddresses)
     }
 
-    @Test("a graceful stop withdraws at once, with no farewell advertisement")
+    @Test("a graceful stop withdraws at once, straight from Master to Initialize")
     func stopsAtOnce() {
         var router = anycast()
         _ = feed(&router, .start)
         let actions = feed(&router, .shutdown, at: t0 + .seconds(3))
-        #expect(actions.contains(.removeAddresses))
-        #expect(!actions.contains { if case .sendAdvertisement = $0 { true } else { false } })
+        #expect(actions.filter { $0 == .removeAddresses }.count == 1)
+        let changes = actions.compactMap { action -> RouterState? in
+            if case .stateChanged(_, let to, _) = action { return to }
+            return nil
+        }
+        #expect(changes == [.initialize])
         #expect(router.state == .initialize && !router.holdsAddresses)
         #expect(router.nextDeadline == nil)
+        #expect(Anycast.describe(router.lastTransition!.reason).contains("stopping"))
+    }
+
+    @Test("a graceful stop in Fault: Initialize, nothing to remove")
+    func stopsFromFault() {
+        var router = anycast()
+        _ = feed(&router, .fault(active: true, reason: "link down", linkDown: true))
+        _ = feed(&router, .start)
+        let actions = feed(&router, .shutdown, at: t0 + .seconds(1))
+        #expect(!actions.contains(.removeAddresses))
+        #expect(router.state == .initialize)
     }
 
     @Test("election inputs are dropped: handover, cancel, approval, priority, advertisements",
