@@ -19,8 +19,8 @@ final class RoutedLab {
 
     static let vip4 = "203.0.113.10"
     static let vip6 = "2001:db8:ff::10"
-    static let anycast4 = "203.0.113.20"
-    static let anycast6 = "2001:db8:ff::20"
+    static let anycast4 = "203.0.113.200"
+    static let anycast6 = "2001:db8:ff:a::200"
 
     /// Builds the lab and waits (inside scripts/lab) until every BGP session is Established.
     init(nodes: Int = 2, bfdIntervalMs: Int = 100) throws {
