@@ -1,4 +1,5 @@
 import VRRP
+import VRRPNode
 
 /// The whole vipd configuration file, with every default filled in.
 public struct VIPDConfiguration: Hashable, Sendable {
@@ -96,6 +97,10 @@ public struct InstanceConfig: Hashable, Sendable {
     /// Send VRRPv3 IPv4 checksums without the IPv4 pseudo-header, the way VRRPv2 computes them, for
     /// peers that do so (`v3_checksum_as_v2`). IPv4 only; v3 only.
     public var v3ChecksumAsV2: Bool
+    /// `announce: route` settings; nil = `announce: arp` (RouteConfig.swift).
+    public var route: RouteConfig?
+    /// `election`: VRRP, or none (anycast; needs `route`).
+    public var election: ElectionMode
 
     public static let defaultPriority: UInt8 = ProtocolConstants.defaultPriority
     public static let defaultAdvertInterval = AdvertInterval(centiseconds: 100)
@@ -112,7 +117,7 @@ public struct InstanceConfig: Hashable, Sendable {
         self.addresses = addresses; self.unicast = unicast; self.virtualMAC = virtualMAC; self.garp = garp
         self.track = track; self.notify = notify; self.notifyArguments = []; self.notifyStyle = .vipd
         self.stateCommands = StateCommands(); self.takeover = takeover; self.v3ChecksumAsV2 = v3ChecksumAsV2
-        self.authHMAC = authHMAC
+        self.authHMAC = authHMAC; self.route = nil; self.election = .vrrp
     }
 
     /// Families present in `addresses`, IPv4 first.
@@ -129,10 +134,12 @@ public struct InstanceConfig: Hashable, Sendable {
     /// interface's primary address of that family (IPv4 primary or IPv6 link-local), or the
     /// unicast source.
     public func routerConfig(family: AddressFamily, primaryAddress: IPAddress) -> RouterConfig {
-        RouterConfig(version: version, vrid: vrid, priority: priority, advertInterval: advertInterval,
+        if election == .none { return Anycast.routerConfig(addresses: addresses(of: family), placeholder: primaryAddress) }
+        return RouterConfig(version: version, vrid: vrid, priority: priority, advertInterval: advertInterval,
                      primaryAddress: primaryAddress, addresses: addresses(of: family), preempt: preempt,
                      preemptDelay: preemptDelay, acceptMode: accept,
-                     authentication: authPass.map { Authentication.password($0) } ?? .none, takeover: takeover)
+                     authentication: authPass.map { Authentication.password($0) } ?? .none, takeover: takeover,
+                            handoverReleaseDelay: RoutedRelease.handoverReleaseDelay(routeReleaseDelay: route?.releaseDelay))
     }
 }
 

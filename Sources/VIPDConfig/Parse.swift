@@ -46,7 +46,8 @@ enum Keys {
                       "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
-                           "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac"] + NotifyKeys.instance
+                           "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac", "announce", "route",
+                           "election"] + NotifyKeys.instance
     static let metrics = ["listen"]
     static let unicast = ["source", "peers", "ttl_check"]
     static let garp = ["count", "interval", "repeat_after", "refresh"]
@@ -68,6 +69,15 @@ extension VIPDConfiguration {
     /// the control socket: an operator's `vipd status` need not be able to read the daemon's keys.
     public static func load(path: String, checkingScripts: Bool = true, readingKeyFiles: Bool = true,
                             credentialsDirectory: String? = KeyFiles.environmentCredentialsDirectory()) throws(ConfigError) -> VIPDConfiguration {
+        try loadWithWarnings(path: path, checkingScripts: checkingScripts, readingKeyFiles: readingKeyFiles,
+                             credentialsDirectory: credentialsDirectory).configuration
+    }
+
+    /// `load(path:)`, and the warnings about settings that load but may not do what was meant
+    /// (`ConfigWarning`): what check-config prints and `vipd run` logs.
+    public static func loadWithWarnings(path: String, checkingScripts: Bool = true, readingKeyFiles: Bool = true,
+                                        credentialsDirectory: String? = KeyFiles.environmentCredentialsDirectory())
+        throws(ConfigError) -> (configuration: VIPDConfiguration, warnings: [ConfigWarning]) {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -94,11 +104,11 @@ extension VIPDConfiguration {
                 throw ConfigError(file: path, line: line, column: column, message: "the file is not valid UTF-8")
             }
         }
-        var (config, scripts, keyFiles, users) = try decode(yaml: String(scalars), file: path)
+        var (config, scripts, keyFiles, users, warnings) = try decode(yaml: String(scalars), file: path)
         if checkingScripts && config.enableScriptSecurity { try ScriptSecurity.check(scripts, file: path) }
         if checkingScripts { try ScriptUsers.resolve(users, into: &config, file: path) }
         if readingKeyFiles { try KeyFiles.load(keyFiles, into: &config, file: path, credentialsDirectory: credentialsDirectory) }
-        return config
+        return (config, warnings)
     }
 
     /// Parses configuration text; `file` is only used in error messages. Text only: the scripts the
@@ -107,9 +117,17 @@ extension VIPDConfiguration {
         try decode(yaml: yaml, file: file).config
     }
 
+    /// `parse(yaml:file:)` and the configuration's warnings.
+    public static func parseWithWarnings(yaml: String, file: String) throws(ConfigError)
+        -> (configuration: VIPDConfiguration, warnings: [ConfigWarning]) {
+        let decoded = try decode(yaml: yaml, file: file)
+        return (decoded.config, decoded.warnings)
+    }
+
     /// The configuration and the programs it names (with their positions, for script security).
     static func decode(yaml: String, file: String) throws(ConfigError)
-        -> (config: VIPDConfiguration, scripts: [ScriptReference], keyFiles: [KeyFileReference], users: [UserReference]) {
+        -> (config: VIPDConfiguration, scripts: [ScriptReference], keyFiles: [KeyFileReference], users: [UserReference],
+            warnings: [ConfigWarning]) {
         let reader = NodeReader(file: file)
         guard yaml.utf8.count <= Limits.maxFileBytes else {
             throw ConfigError(file: file, line: 1, column: 1,
@@ -138,16 +156,17 @@ extension VIPDConfiguration {
             throw ConfigError(file: file, line: 1, column: 1,
                               message: "the configuration is empty: at least 'instances' is required")
         }
-        let decoder = ConfigDecoder(reader: reader)
+        let decoder = ConfigDecoder(reader: reader, warnings: ConfigWarnings(file: file))
         let config = try decoder.configuration(root)
-        return (config, decoder.scripts.references, decoder.keyFiles.references, decoder.users.references)
+        return (config, decoder.scripts.references, decoder.keyFiles.references, decoder.users.references, decoder.warnings.list)
     }
 }
 
 /// Where an instance's identifying values sit, for checks across instances.
 private struct InstanceMarks {
     var name: Node
-    var vrid: Node
+    /// nil with `election: none` (no VRID).
+    var vrid: Node?
 }
 
 struct ConfigDecoder {
@@ -158,6 +177,8 @@ struct ConfigDecoder {
     let keyFiles = KeyFileReferences()
     /// Every `script_user` and track script `user`, for `ScriptUsers.resolve`.
     let users = UserReferences()
+    /// Settings that load but may not do what was meant (ParseRoute.swift).
+    let warnings: ConfigWarnings
 
     func configuration(_ root: Node) throws(ConfigError) -> VIPDConfiguration {
         var hints: [String: String] = [:]
@@ -209,6 +230,7 @@ struct ConfigDecoder {
         if let n = fields.optional("sync_groups") {
             config.syncGroups = try syncGroups(n, instances: config.instances)
         }
+        routeWarnings(config, nameNodes: marks.map(\.name))
         return config
     }
 
@@ -218,9 +240,10 @@ struct ConfigDecoder {
             if other.name == instance.name {
                 throw reader.error(at: mark.name, "duplicate instance name '\(instance.name)' (first used at line \(otherMark.name.mark?.line ?? 0)); instance names must be unique")
             }
-            guard other.interface == instance.interface, other.vrid == instance.vrid else { continue }
+            guard other.interface == instance.interface, other.vrid == instance.vrid,
+                  let vridNode = mark.vrid, other.runsVRRP else { continue }
             if let family = instance.families.first(where: { other.families.contains($0) }) {
-                throw reader.error(at: mark.vrid, "vrid \(instance.vrid) on \(instance.interface) for \(family) is already used by instance '\(other.name)' (line \(otherMark.vrid.mark?.line ?? 0)); a VRID must be unique per interface and address family")
+                throw reader.error(at: vridNode, "vrid \(instance.vrid) on \(instance.interface) for \(family) is already used by instance '\(other.name)' (line \(otherMark.vrid?.mark?.line ?? 0)); a VRID must be unique per interface and address family")
             }
         }
     }
@@ -258,9 +281,12 @@ struct ConfigDecoder {
         let name = try self.name(nameNode, "name")
         let what = "instance '\(name)'"
         let interface = try interfaceName(try f.required("interface", in: what), "interface")
-        let vridNode = try f.required("vrid", in: what)
-        let vrid = UInt8(try reader.integer(vridNode, "vrid", Limits.vrid))
+        let election = try self.election(f, instance: name)
+        let vridNode = election == .vrrp ? try f.required("vrid", in: what) : nil
+        var vrid: UInt8 = 0
+        if let vridNode { vrid = UInt8(try reader.integer(vridNode, "vrid", Limits.vrid)) }
         var c = InstanceConfig(name: name, interface: interface, vrid: vrid, addresses: [])
+        c.election = election
 
         if let n = f.optional("version") { c.version = try reader.oneOf(n, "version", [("3", VRRPVersion.v3), ("2", .v2)]) }
         if let n = f.optional("priority") { c.priority = UInt8(try reader.integer(n, "priority", Limits.priority)) }
@@ -315,6 +341,7 @@ struct ConfigDecoder {
             }
             c.authHMAC = try authHMAC(n, instance: c, index: index)
         }
+        try routing(f, into: &c, addressesNode: addressesNode)
         return (c, InstanceMarks(name: nameNode, vrid: vridNode))
     }
 

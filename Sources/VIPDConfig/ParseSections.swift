@@ -163,6 +163,7 @@ extension ConfigDecoder {
                 guard !members.contains(member) else {
                     throw reader.error(at: m, "instance '\(member)' is listed twice in sync group '\(name)'")
                 }
+                try refuseAnycastMember(member, at: m, group: name, instances: instances)
                 if let other = owner[member] {
                     throw reader.error(at: m, "instance '\(member)' is already in sync group '\(other)'; an instance may belong to one group only")
                 }

@@ -40,28 +40,40 @@ extension VIPDConfiguration {
         var out = "  - name: \(quoted(i.name))\n"
         func line(_ key: String, _ value: String) { out += "    \(key): \(value)\n" }
         line("interface", quoted(i.interface))
-        line("vrid", "\(i.vrid)")
-        line("priority", "\(i.priority)")
-        line("advert_interval", DurationText.render(i.advertInterval.duration))
-        line("version", "\(i.version.rawValue)")
-        if let pass = i.authPass { line("auth_pass", quoted(redactSecrets ? Self.redacted : pass)) }
-        line("preempt", "\(i.preempt)")
-        line("preempt_delay", DurationText.render(i.preemptDelay))
-        line("accept", "\(i.accept)")
+        // election: none refuses the election's settings, so they are not written out for it.
+        line("election", i.election.rawValue)
+        if i.runsVRRP {
+            line("vrid", "\(i.vrid)")
+            line("priority", "\(i.priority)")
+            line("advert_interval", DurationText.render(i.advertInterval.duration))
+            line("version", "\(i.version.rawValue)")
+            if let pass = i.authPass { line("auth_pass", quoted(redactSecrets ? Self.redacted : pass)) }
+            line("preempt", "\(i.preempt)")
+            line("preempt_delay", DurationText.render(i.preemptDelay))
+            line("accept", "\(i.accept)")
+        }
         out += "    addresses:\n"
         for a in i.addresses { out += "      - \(quoted(a.description))\n" }
+        line("announce", i.announce.rawValue)
+        if let route = i.route {
+            out += "    route:\n"
+            out += "      device: \(quoted(route.device))\n"
+            if i.runsVRRP { out += "      release_delay: \(DurationText.render(route.releaseDelay))\n" }
+        }
         if let u = i.unicast {
             out += "    unicast:\n"
             out += "      source: \(quoted(u.source.description))\n"
             out += "      peers: [\(u.peers.map { quoted($0.description) }.joined(separator: ", "))]\n"
             if let ttlCheck = u.ttlCheck { out += "      ttl_check: \(ttlCheck)\n" }
         }
-        line("virtual_mac", "\(i.virtualMAC)")
-        out += "    garp:\n"
-        out += "      count: \(i.garp.count)\n"
-        out += "      interval: \(DurationText.render(i.garp.interval))\n"
-        out += "      repeat_after: \(DurationText.render(i.garp.repeatAfter))\n"
-        out += "      refresh: \(DurationText.render(i.garp.refresh))\n"
+        if i.route == nil {
+            line("virtual_mac", "\(i.virtualMAC)")
+            out += "    garp:\n"
+            out += "      count: \(i.garp.count)\n"
+            out += "      interval: \(DurationText.render(i.garp.interval))\n"
+            out += "      repeat_after: \(DurationText.render(i.garp.repeatAfter))\n"
+            out += "      refresh: \(DurationText.render(i.garp.refresh))\n"
+        }
         out += "    track:\n"
         if i.track.interfaces.isEmpty {
             out += "      interfaces: []\n"
@@ -89,8 +101,10 @@ extension VIPDConfiguration {
             line("notify", quoted(i.notifyStyle == .keepalived ? CommandLine.join([notify] + i.notifyArguments) : notify))
         }
         out += renderStateCommands(i.stateCommands)
-        line("takeover", i.takeover.rawValue)
-        line("v3_checksum_as_v2", "\(i.v3ChecksumAsV2)")
+        if i.runsVRRP {
+            line("takeover", i.takeover.rawValue)
+            line("v3_checksum_as_v2", "\(i.v3ChecksumAsV2)")
+        }
         if let auth = i.authHMAC { out += render(auth, redactSecrets: redactSecrets) }
         return out
     }

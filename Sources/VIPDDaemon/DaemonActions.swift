@@ -1,10 +1,12 @@
 // Feeding the core and carrying out its actions: advertisements, addresses, state changes, hooks.
 
 import VRRP
+import VRRPNode
 
 extension Daemon {
     func feed(_ runtime: RouterRuntime, _ input: RouterInput) {
-        let actions = runtime.router.handle(input, now: loop.now())
+        let now = loop.now()
+        let actions = coreInputs(runtime, input).flatMap { runtime.router.handle($0, now: now) }
         apply(runtime, actions)
     }
 
@@ -68,7 +70,7 @@ extension Daemon {
         case .removeAddresses:
             removeAddresses(runtime)
         case .announce:
-            scheduleAnnouncements(runtime)
+            if RoutedRelease.sendsAnnouncements(routed: runtime.instance.route != nil) { scheduleAnnouncements(runtime) }
         case .stateChanged(let from, let to, let reason):
             stateChanged(runtime, from: from, to: to, reason: reason)
         case .takeoverPending(let pending):
@@ -113,10 +115,11 @@ extension Daemon {
     }
 
     func stateChanged(_ runtime: RouterRuntime, from: RouterState, to: RouterState, reason: TransitionReason) {
-        logger.notice("\(runtime.key): \(from) -> \(to) (\(reason))")
+        let why = describe(reason, runtime)
+        logger.notice("\(runtime.key): \(from) -> \(to) (\(why))")
         metrics.setState(instance: runtime.key.instance, family: runtime.key.family, state: to)
         metrics.transition(instance: runtime.key.instance, family: runtime.key.family, to: to)
-        runNotify(runtime, state: hookState(to), previous: hookState(from), reason: reason.description)
+        runNotify(runtime, state: hookState(to), previous: hookState(from), reason: why)
         systemdStatusChanged()
         syncGroupsChanged()
         notifySyncGroups()

@@ -47,6 +47,7 @@ extension Daemon {
     }
 
     func sendAnnouncement(_ runtime: RouterRuntime, _ frames: [[UInt8]]) {
+        guard !frames.isEmpty else { return }
         do {
             try plane.announce(frames, interfaceIndex: runtime.addressInterfaceIndex)
             runtime.counters.announcements += 1

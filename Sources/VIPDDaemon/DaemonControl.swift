@@ -53,7 +53,9 @@ extension Daemon {
 
     /// `vipd handover [--cancel]`: the node layer decides per router; ok when any router acted.
     func handover(instance: String?, holdSeconds: Double?, cancel: Bool) -> ControlResponse {
-        guard let selected = selectRouters(instance) else { return .failure("no instance named \(instance ?? "")") }
+        guard let all = selectRouters(instance) else { return .failure("no instance named \(instance ?? "")") }
+        let selected = electing(all)
+        guard !selected.isEmpty else { return .failure("\(instance ?? "every instance") has election: none: there is no election to hand over") }
         let now = loop.now()
         let results = selected.map { runtime -> HandoverResult in
             let outcome: (actions: [RouterAction], result: HandoverResult)
@@ -72,7 +74,9 @@ extension Daemon {
     /// `vipd approve INSTANCE`: a pending manual takeover happens; ok when one did.
     func approve(instance: String?) -> ControlResponse {
         guard let instance else { return .failure("approve needs an instance name") }
-        guard let selected = selectRouters(instance) else { return .failure("no instance named \(instance)") }
+        guard let all = selectRouters(instance) else { return .failure("no instance named \(instance)") }
+        let selected = electing(all)
+        guard !selected.isEmpty else { return .failure("\(instance) has election: none: there is no takeover to approve") }
         let now = loop.now()
         let results = selected.map { runtime -> ApprovalResult in
             let outcome = OperatorRequests.approve(&runtime.router, now: now)

@@ -36,6 +36,10 @@ extension Daemon {
                 addressName = name
                 mac = vmac
             }
+            if let device = try routeDevice(for: instance) {
+                addressIndex = device.index
+                addressName = device.name
+            }
             let owner = RouterConfig.isAddressOwner(priority: instance.priority)
             // Crash leftovers: a previous run may have died holding the addresses. The address
             // owner's addresses are its own and stay.
@@ -44,7 +48,7 @@ extension Daemon {
                     try? plane.removeAddress(prefix, interfaceIndex: addressIndex)
                 }
             }
-            if family == .ipv4 && !owner {
+            if family == .ipv4 && !owner && instance.runsVRRP {
                 // A VIP may be an address owner's real address (RFC 9568 §1). While we hold it, the
                 // kernel drops the owner's advertisements as coming from a local source (a martian),
                 // so we would never hear the owner return. accept_local lets them through.
@@ -52,7 +56,8 @@ extension Daemon {
                     logger.warning("could not set accept_local on \(link.name) (an address owner's return could go unheard): \(error)")
                 }
             }
-            let primary = try primaryAddress(for: instance, family: family, link: link)
+            // An anycast instance sends and hears nothing: no primary address, no socket.
+            let primary = instance.runsVRRP ? try primaryAddress(for: instance, family: family, link: link) : nil
             let key = RouterKey(instance: instance.name, family: family)
             let runtime = RouterRuntime(
                 key: key, instance: instance,
@@ -60,7 +65,7 @@ extension Daemon {
                 interfaceIndex: link.index, interfaceName: link.name,
                 addressInterfaceIndex: addressIndex, addressInterfaceName: addressName, announceMAC: mac)
             // Not started yet: the core only records these, and starts in Fault while any is set.
-            if primary == nil { setFault(runtime, .noAddress(family, interface: link.name), active: true) }
+            if primary == nil && instance.runsVRRP { setFault(runtime, .noAddress(family, interface: link.name), active: true) }
             if !link.isOperational { setFault(runtime, .linkDown(interface: link.name), active: true) }
             refreshUnicastTTLCheck(runtime, announce: true)
             if let primary { try openSocket(for: runtime, source: primary) }

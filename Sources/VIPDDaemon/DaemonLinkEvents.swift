@@ -22,12 +22,13 @@ extension Daemon {
                 if runtime.interfaceIndex != link.index {
                     // The interface came back with a new index: follow it.
                     runtime.interfaceIndex = link.index
-                    if !runtime.instance.virtualMAC { runtime.addressInterfaceIndex = link.index }
+                    if !runtime.instance.virtualMAC && runtime.instance.route == nil { runtime.addressInterfaceIndex = link.index }
                     reopenSocket(runtime, link: link)
                 }
                 setFault(runtime, .linkDown(interface: link.name), active: !link.isOperational)
                 setFault(runtime, .interfaceGone(interface: link.name), active: false)
             }
+            routeDeviceChanged(link)
             trackedInterfaceChanged(name: link.name, up: link.isOperational)
         case .linkRemoved(let index, let name):
             for runtime in routers where runtime.interfaceIndex == index || runtime.addressInterfaceIndex == index {

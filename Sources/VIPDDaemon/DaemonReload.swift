@@ -14,7 +14,9 @@ extension Daemon {
         defer { tellSystemd { try $0.ready() } }
         let newConfig: VIPDConfiguration
         do {
-            newConfig = try VIPDConfiguration.load(path: configPath)
+            let loaded = try VIPDConfiguration.loadWithWarnings(path: configPath)
+            newConfig = loaded.configuration
+            for warning in loaded.warnings { logger.warning("\(warning)") }
         } catch {
             logger.error("reload refused, keeping the running configuration: \(error)")
             return (false, "reload refused, keeping the running configuration: \(error)")
@@ -94,7 +96,7 @@ extension Daemon {
     static func identityChanged(_ a: InstanceConfig, _ b: InstanceConfig) -> Bool {
         a.interface != b.interface || a.vrid != b.vrid || a.version != b.version || a.addresses != b.addresses
             || a.unicast?.source != b.unicast?.source || a.unicast?.peers != b.unicast?.peers || a.virtualMAC != b.virtualMAC || a.v3ChecksumAsV2 != b.v3ChecksumAsV2
-            || a.authPass != b.authPass
+            || a.authPass != b.authPass || a.route?.device != b.route?.device || a.election != b.election
     }
 
     /// Stops an instance's routers at once: addresses released, timers and trackers stopped.

@@ -106,7 +106,8 @@ final class RouterRuntime {
 
     /// Announcement frames for every address of this router.
     func announcementFrames() -> [[UInt8]] {
-        addresses.map { prefix in
+        guard RoutedRelease.sendsAnnouncements(routed: instance.route != nil) else { return [] }
+        return addresses.map { prefix in
             switch prefix.address {
             case .v4(let a): AnnouncementFrame.gratuitousARP(senderMAC: announceMAC, address: a)
             case .v6(let a): AnnouncementFrame.unsolicitedNeighborAdvertisement(sourceMAC: announceMAC, target: a)
@@ -115,16 +116,19 @@ final class RouterRuntime {
     }
 
     func status(now: Instant) -> RouterStatus {
+        // An anycast instance has no election: no Master to name, no priority of its own.
+        let electing = instance.runsVRRP
         let last = router.lastTransition.map {
-            TransitionStatus(from: $0.from.description, to: $0.to.description, reason: $0.reason.description,
+            TransitionStatus(from: $0.from.description, to: $0.to.description, reason: electing ? $0.reason.description : Anycast.describe($0.reason),
                              secondsAgo: Double((now - $0.at).nanoseconds) / 1e9)
         }
         var counters = self.counters
         counters.transitions = router.transitionCount
         return RouterStatus(
             family: key.family.rawValue, state: router.state.description,
-            configuredPriority: Int(instance.priority), effectivePriority: Int(router.effectivePriority),
-            master: router.currentMaster?.description, masterPriority: router.currentMasterPriority.map(Int.init),
+            configuredPriority: electing ? Int(instance.priority) : 0, effectivePriority: electing ? Int(router.effectivePriority) : 0,
+            master: electing ? router.currentMaster?.description : nil,
+            masterPriority: electing ? router.currentMasterPriority.map(Int.init) : nil,
             advertIntervalMs: Int(router.state == .master ? router.config.advertInterval.centiseconds : router.masterAdvertInterval.centiseconds) * 10,
             addresses: addresses.map(\.description), holdsAddresses: router.holdsAddresses,
             releasing: router.isReleasing, takeoverPending: router.takeoverPending,

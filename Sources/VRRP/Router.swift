@@ -330,7 +330,10 @@ public struct Router: Sendable {
         if let current = release {
             if let completeAt = current.completeAt, completeAt <= now {
                 actions += completeRelease(now: now)
-            } else if current.deadline <= now {
+            } else if current.newMaster == nil, current.deadline <= now {
+                // Once the new Master is heard, only `completeAt` ends the release: a release delay
+                // longer than what is left of the deadline (routed VIPs' `release_delay`) must not
+                // turn a completed handover into a timeout.
                 actions += releaseTimedOut(now: now)
             }
         }

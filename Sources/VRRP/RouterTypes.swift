@@ -57,12 +57,14 @@ public struct RouterConfig: Hashable, Sendable {
     /// How long a stepping-aside Master keeps its addresses after it hears the new Master, so that
     /// packets already in flight towards it are still answered (vipd's zero-loss handover).
     public var handoverReleaseDelay: Duration
+    /// Packets already in flight on the LAN take far less than this.
+    public static let defaultHandoverReleaseDelay: Duration = .milliseconds(20)
 
     public init(version: VRRPVersion = .v3, vrid: UInt8, priority: UInt8 = ProtocolConstants.defaultPriority,
                 advertInterval: AdvertInterval = AdvertInterval(centiseconds: 100), primaryAddress: IPAddress,
                 addresses: [AddressPrefix], preempt: Bool = true, preemptDelay: Duration = .zero,
                 acceptMode: Bool = false, authentication: Authentication = .none, takeover: TakeoverMode = .auto,
-                handoverReleaseDelay: Duration = .milliseconds(20)) {
+                handoverReleaseDelay: Duration = defaultHandoverReleaseDelay) {
         self.version = version; self.vrid = vrid; self.priority = priority
         self.advertInterval = advertInterval; self.primaryAddress = primaryAddress
         self.addresses = addresses; self.preempt = preempt; self.preemptDelay = preemptDelay

@@ -68,8 +68,9 @@ struct Run: ParsableCommand {
         // Before anything can start a thread: see EventLoop.blockSignals.
         EventLoop.blockSignals(Daemon.handledSignals)
         let configuration: VIPDConfiguration
+        let warnings: [ConfigWarning]
         do {
-            configuration = try VIPDConfiguration.load(path: config)
+            (configuration, warnings) = try VIPDConfiguration.loadWithWarnings(path: config)
         } catch {
             fail("\(error)")
         }
@@ -77,6 +78,7 @@ struct Run: ParsableCommand {
         var logger = Logger(label: "vipd")
         logger.logLevel = configuration.logLevel.swiftLogLevel
         if let node = configuration.node { logger[metadataKey: "node"] = "\(node)" }
+        for warning in warnings { logger.warning("\(warning)") }
         do {
             let daemon = Daemon(configPath: config, config: configuration, logger: logger, plane: try LinuxDataPlane())
             let code = try daemon.run()
@@ -97,12 +99,14 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: "Configuration file.")
     var file: String = defaultConfigPath
 
-    @Flag(name: .long, help: "Only validate; print nothing on success.")
+    @Flag(name: .long, help: "Only validate; print nothing on success but warnings (on standard error).")
     var quiet = false
 
     func run() throws {
         do {
-            let configuration = try VIPDConfiguration.load(path: file)
+            let (configuration, warnings) = try VIPDConfiguration.loadWithWarnings(path: file)
+            // Warnings go to standard error: standard output stays the effective configuration.
+            for warning in warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
             // auth_pass shows as <set>: the output is for reading and sharing, not a copy of the secret.
             if !quiet { print(configuration.renderYAML(redactSecrets: true), terminator: "") }
         } catch {
