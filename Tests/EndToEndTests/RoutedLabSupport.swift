@@ -36,12 +36,34 @@ final class RoutedLab {
         self.nodes = nodes
         workdir = "/tmp/vipd-routed-\(tag)"
         shell("rm -rf \(workdir); mkdir -p \(workdir)")
-        let up = shell("\(script) up --routed --tag \(tag) --routers \(nodes) --bfd-interval \(bfdIntervalMs)", timeout: 120)
+        let up = RoutedLab.spawnAndWait("\(script) up --routed --tag \(tag) --routers \(nodes) --bfd-interval \(bfdIntervalMs)",
+                                        files: "\(workdir)/lab-up", timeout: 120)
         if up.status != 0 { teardown() }
         try #require(up.status == 0, "routed lab up failed: \(up.output)")
     }
 
     deinit { teardown() }
+
+    /// Runs `command` with /bin/sh, its output and exit status in `files`.out/.rc, and waits for the
+    /// status file. Not through Foundation's Process: `lab up` starts daemons (FRR) that detach, and
+    /// a Process whose shell had done so was never seen to exit (the shell stayed a zombie and
+    /// waitUntilExit never returned), so the test hung.
+    static func spawnAndWait(_ command: String, files: String, timeout: TimeInterval) -> CommandResult {
+        let (out, rc) = ("\(files).out", "\(files).rc")
+        let script = "(\(command)) </dev/null >\(out) 2>&1; echo $? >\(rc).tmp; mv \(rc).tmp \(rc)"
+        let words: [String] = ["/bin/sh", "-c", script]
+        var arguments: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, &arguments, environ)
+        guard spawned == 0 else { return CommandResult(status: -1, output: "posix_spawn failed: \(spawned)") }
+        let finished = waitUntil(timeout, every: 0.05) { FileManager.default.fileExists(atPath: rc) }
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, finished ? 0 : WNOHANG)   // reap it (ECHILD if already reaped)
+        let output = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let code = (try? String(contentsOfFile: rc, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return CommandResult(status: finished ? (code ?? -1) : -1, output: finished ? output : "timed out after \(timeout) s: \(output)")
+    }
 
     /// Kills what the test started (by pid), then `scripts/lab down` stops FRR (by pid) and deletes
     /// the namespaces.
