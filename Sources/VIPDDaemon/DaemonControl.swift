@@ -36,7 +36,8 @@ extension Daemon {
                 state: worst.description, syncGroup: config.syncGroups.first { $0.instances.contains(instance.name) }?.name,
                 routers: mine.map { $0.status(now: now) }, trackers: trackers,
                 notifyQueued: hookQueues[instance.name]?.queued ?? 0,
-                notifyCoalesced: hookQueues[instance.name]?.coalesced ?? 0)
+                notifyCoalesced: hookQueues[instance.name]?.coalesced ?? 0,
+                election: instance.runsVRRP ? nil : instance.election.rawValue, routeDevice: instance.route?.device)
         }
         return DaemonStatus(
             node: config.node, pid: getpid(), configPath: configPath,

@@ -69,7 +69,9 @@ extension Daemon {
             if !link.isOperational { setFault(runtime, .linkDown(interface: link.name), active: true) }
             refreshUnicastTTLCheck(runtime, announce: true)
             if let primary { try openSocket(for: runtime, source: primary) }
-            metrics.setPriority(instance: instance.name, family: family, configured: instance.priority, effective: instance.priority)
+            if instance.runsVRRP {
+                metrics.setPriority(instance: instance.name, family: family, configured: instance.priority, effective: instance.priority)
+            }
             metrics.setState(instance: instance.name, family: family, state: .initialize)
             runtime.metricHandles = metrics.routerHandles(instance: instance.name, family: family)
             routers.append(runtime)
@@ -112,13 +114,13 @@ extension Daemon {
     /// The router's VRRP socket: on its interface, or on its macvlan with a virtual MAC, so that
     /// advertisements carry the virtual MAC as source (RFC 9568 §7.3) and switches keep learning it.
     func openSocket(for runtime: RouterRuntime, source: IPAddress) throws {
-        let key = SocketKey(interfaceIndex: runtime.addressInterfaceIndex, family: runtime.key.family, source: source)
+        let key = SocketKey(interfaceIndex: runtime.socketInterfaceIndex, family: runtime.key.family, source: source)
         runtime.socketKey = key
         defer { reindexRouters() }
         guard sockets[key] == nil else { return }
         do {
             sockets[key] = try plane.openVRRPSocket(
-                family: key.family, interfaceName: runtime.addressInterfaceName, interfaceIndex: key.interfaceIndex,
+                family: key.family, interfaceName: runtime.socketInterfaceName, interfaceIndex: key.interfaceIndex,
                 source: source) { [unowned self] packets in self.readPackets(packets, on: key) }
         } catch {
             throw DaemonError.startup("VRRP socket on \(runtime.interfaceName) (\(key.family)): \(error)")

@@ -66,8 +66,11 @@ extension Daemon {
                 routerConfig.priority = effective
                 _ = runtime.router.reconfigure(routerConfig, now: loop.now())
             }
-            metrics.setPriority(instance: name, family: runtime.key.family, configured: runtime.instance.priority,
-                                effective: runtime.router.effectivePriority)
+            // An anycast instance has no priority (its core's owner priority is an implementation detail).
+            if runtime.instance.runsVRRP {
+                metrics.setPriority(instance: name, family: runtime.key.family, configured: runtime.instance.priority,
+                                    effective: runtime.router.effectivePriority)
+            }
         }
         syncGroupsChanged()
     }

@@ -25,6 +25,11 @@ final class RouterRuntime {
     /// Where the virtual addresses go: the interface itself, or its macvlan with the virtual MAC.
     var addressInterfaceIndex: Int32
     var addressInterfaceName: String
+    /// Where the VRRP socket goes: with the addresses (the interface, or its virtual-MAC macvlan),
+    /// except for `announce: route`, whose addresses are on `route.device` and whose adverts still go
+    /// out of `interface`.
+    var socketInterfaceIndex: Int32 { instance.route == nil ? addressInterfaceIndex : interfaceIndex }
+    var socketInterfaceName: String { instance.route == nil ? addressInterfaceName : interfaceName }
     /// Source MAC of announcements.
     var announceMAC: [UInt8]
     var socketKey: SocketKey?

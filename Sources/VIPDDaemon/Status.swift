@@ -28,10 +28,15 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
     public var notifyQueued = 0
     /// Transitions whose waiting hook a newer transition of the same router replaced, since start.
     public var notifyCoalesced = 0
+    /// `election: none` (anycast) instances say "none"; nil = VRRP.
+    public var election: String?
+    /// `announce: route` instances name their `route.device`; nil = on the interface (arp).
+    public var routeDevice: String?
 
     enum CodingKeys: String, CodingKey {
         case name, interface, vrid, version, state, syncGroup = "sync_group", routers, trackers
         case notifyQueued = "notify_queued", notifyCoalesced = "notify_coalesced"
+        case election, routeDevice = "route_device"
     }
 }
 

@@ -5,7 +5,10 @@ public enum StatusRenderer {
         var out = ""
         out += "vipd\(status.node.map { " on \($0)" } ?? "") — pid \(status.pid), up \(formatSeconds(status.uptimeSeconds)), config \(status.configPath)\n"
         for instance in status.instances {
-            out += "\n\(instance.name): \(instance.state)  (\(instance.interface), VRID \(instance.vrid), VRRPv\(instance.version)"
+            let electing = instance.election == nil
+            out += "\n\(instance.name): \(instance.state)  (\(instance.interface), "
+            out += electing ? "VRID \(instance.vrid), VRRPv\(instance.version)" : "election: none"
+            out += instance.routeDevice.map { ", announce: route on \($0)" } ?? ""
             out += instance.syncGroup.map { ", sync group \($0)" } ?? ""
             out += ")\n"
             for r in instance.routers {
@@ -13,11 +16,14 @@ public enum StatusRenderer {
                 if r.releasing { out += " (handing over)" }
                 if r.takeoverPending { out += " (TAKEOVER PENDING: run `vipd approve \(instance.name)`)" }
                 if r.handoverHold { out += " (handover hold)" }
-                out += "  priority \(r.effectivePriority)"
-                if r.effectivePriority != r.configuredPriority { out += " (configured \(r.configuredPriority))" }
-                out += ", master \(r.master ?? "unknown")"
-                if let p = r.masterPriority, r.state != "Master" { out += " (priority \(p))" }
-                out += ", interval \(r.advertIntervalMs) ms\n"
+                if electing {
+                    out += "  priority \(r.effectivePriority)"
+                    if r.effectivePriority != r.configuredPriority { out += " (configured \(r.configuredPriority))" }
+                    out += ", master \(r.master ?? "unknown")"
+                    if let p = r.masterPriority, r.state != "Master" { out += " (priority \(p))" }
+                    out += ", interval \(r.advertIntervalMs) ms"
+                }
+                out += "\n"
                 out += "    addresses \(r.addresses.joined(separator: " ")) — \(r.holdsAddresses ? "held here" : "not held")\n"
                 if let t = r.lastTransition {
                     out += "    last transition \(t.from) -> \(t.to), \(formatSeconds(t.secondsAgo)) ago: \(t.reason)\n"

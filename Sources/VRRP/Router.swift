@@ -127,7 +127,9 @@ public struct Router: Sendable {
             guard let b else { return a }
             return b < a ? b : a
         }
-        return earlier(earlier(earlier(adverTimer, masterDownTimer), earlier(release?.completeAt, release?.deadline)),
+        // Once the new Master is heard, `completeAt` ends the release and the deadline no longer applies.
+        let releaseDue = release.map { $0.newMaster == nil ? earlier($0.completeAt, $0.deadline) : $0.completeAt } ?? nil
+        return earlier(earlier(earlier(adverTimer, masterDownTimer), releaseDue),
                        handoverHold ? handoverHoldUntil : nil)
     }
 

@@ -43,8 +43,9 @@ public enum Anycast {
     }
 
     /// The inputs the core gets for `input` in an anycast instance, in order:
-    /// - a graceful stop withdraws at once (there is no new Master to wait for): a fault that needs
-    ///   no farewell advertisement, then the stop;
+    /// - a graceful stop withdraws at once (there is no new Master to wait for): the stop, which
+    ///   would wait for a new Master, then a fault, which ends a stopping Master's wait and takes it
+    ///   straight to Initialize (hooks see MASTER then STOP, no FAULT in between);
     /// - advertisements, handover, its cancellation, takeover approval and priority changes belong
     ///   to an election and are dropped;
     /// - start, timeouts and faults pass unchanged.
@@ -53,7 +54,7 @@ public enum Anycast {
         case .start, .timeout, .fault:
             return [input]
         case .shutdown:
-            return [.fault(active: true, reason: stopFault, linkDown: true), .shutdown]
+            return [.shutdown, .fault(active: true, reason: stopFault, linkDown: true)]
         case .advertisement, .priorityChanged, .handover, .cancelHandover, .approveTakeover:
             return []
         }

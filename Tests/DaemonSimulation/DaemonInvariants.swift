@@ -50,6 +50,13 @@ extension DaemonScenario {
                 for router in instance.routers {
                     for address in router.addresses {
                         let present = host.addresses.contains { $0.prefix.description == address }
+                        // 7. Routed addresses on lo only, the others never there.
+                        if let spec = instances.first(where: { $0.addresses.contains(address) }),
+                           let misplaced = host.addresses.first(where: {
+                               $0.prefix.description == address && ($0.interfaceIndex == SimHost.loopback) != spec.routed
+                           }) {
+                            throw fail("r\(host.id) \(instance.name): \(address) is on interface #\(misplaced.interfaceIndex) (routed: \(spec.routed))")
+                        }
                         if present != router.holdsAddresses {
                             throw fail("r\(host.id) \(instance.name)/\(router.family) \(router.state): holdsAddresses \(router.holdsAddresses) but \(address) \(present ? "is" : "is not") on the host")
                         }
@@ -62,8 +69,14 @@ extension DaemonScenario {
         }
         // 2. At most one holder per VIP; and one at least while a daemon that is not stopping runs
         //    (the calm window healed links and scripts, and the operator approved what waited).
-        for (address, ids) in holders where ids.count > 1 {
+        let anycast = Set(instances.filter { $0.announce == .anycast }.flatMap(\.addresses))
+        for (address, ids) in holders where ids.count > 1 && !anycast.contains(address) {
             throw fail("settled with \(address) held by \(ids.map { "r\($0)" }.joined(separator: " and "))")
+        }
+        // 7. Anycast: every running daemon that is not stopping holds it (links and scripts healed).
+        let serving = nodes.filter { $0.running && $0.life?.stopRequested == false }.map(\.host.id)
+        for address in anycast.sorted() where (holders[address] ?? []).sorted() != serving.sorted() {
+            throw fail("settled with anycast \(address) held by \((holders[address] ?? []).map { "r\($0)" }), not by every serving node \(serving.map { "r\($0)" }): \(routerStates())")
         }
         if nodes.contains(where: { $0.running && $0.life?.stopRequested == false }) {
             for spec in instances {

@@ -10,7 +10,10 @@
 //   4. a reload never moves an unchanged instance (its routers' states and holdings stay);
 //   5. a daemon that stopped leaves no VIP and no macvlan, and every sysctl as it found it;
 //   6. no takeover comes from queued advertisements (checked at each takeover, under CPU starvation:
-//      see `checkTakeover`).
+//      see `checkTakeover`);
+//   7. routed instances (`announce: route`) hold their addresses on `lo` only, and invariant 2 holds
+//      for them (exactly one node announces the route once settled); anycast instances
+//      (`election: none`) are held, once settled, by every running daemon that is not stopping.
 //
 // CPU starvation (`SimHost.load`, set on random nodes during chaos): the node's loop runs late —
 // timers fire up to tens of ms late, and packets wait in the socket's queue for up to 400 ms before
@@ -52,6 +55,9 @@ public struct DaemonSimulationStats: Sendable, Equatable {
     public var starvations = 0
     /// Master_Down_Timer expiries withdrawn because the drained advertisements showed the Master alive.
     public var withdrawnExpiries = 0
+    /// Instances that ran with `announce: route`, and with `election: none` (anycast).
+    public var routedInstances = 0
+    public var anycastInstances = 0
     public var virtualNanoseconds: Int64 = 0
 
     public mutating func add(_ other: DaemonSimulationStats) {
@@ -60,6 +66,7 @@ public struct DaemonSimulationStats: Sendable, Equatable {
         handovers += other.handovers; approvals += other.approvals;
         unicastInstances += other.unicastInstances; virtualMACInstances += other.virtualMACInstances; hooks += other.hooks; coalescedHooks += other.coalescedHooks; virtualNanoseconds += other.virtualNanoseconds
         starvations += other.starvations; withdrawnExpiries += other.withdrawnExpiries
+        routedInstances += other.routedInstances; anycastInstances += other.anycastInstances
     }
 }
 
@@ -78,6 +85,13 @@ struct InstanceSpec {
     var script: (weight: Int, rise: Int, fall: Int)?
     /// Per host.
     var priorities: [Int]
+    var announce = Announce.arp
+    /// `route.release_delay` of a routed instance, in ms.
+    var releaseDelay = 0
+
+    enum Announce { case arp, route, anycast }
+    /// `announce: route` or `election: none`: host addresses on `lo`.
+    var routed: Bool { announce != .arp }
 }
 
 public final class DaemonScenario {
@@ -150,13 +164,18 @@ public final class DaemonScenario {
                 script: random.chance(0.3) ? (random.pick([-60, 0]), random.int(1...2), random.int(1...2)) : nil,
                 priorities: priorities))
             instances[i - 1].unicast = addresses.count == 1 && addresses[0].hasPrefix("192.") && random.chance(0.4)
+            chooseAnnouncement(&instances[i - 1], index: i)
         }
-        syncGroup = instances.count == 2 && random.chance(0.4)
+        syncGroup = instances.count == 2 && random.chance(0.4) && instances.allSatisfy { $0.announce != .anycast }
     }
 
     func yaml(host: Int) -> String {
         var text = "node: r\(host)\ncontrol_socket: \(directory)/r\(host).sock\nshutdown_timeout: 3s\nlog_level: info\ninstances:\n"
         for spec in instances {
+            if spec.announce == .anycast {
+                text += anycastYAML(spec)
+                continue
+            }
             text += """
               - name: \(spec.name)
                 interface: eth0
@@ -170,6 +189,9 @@ public final class DaemonScenario {
                 notify: /usr/local/bin/notify
 
             """
+            if spec.announce == .route {
+                text += "    announce: route\n    route: { device: lo, release_delay: \(spec.releaseDelay)ms }\n"
+            }
             if spec.unicast {
                 let peers = nodes.map(\.host.id).filter { $0 != host }.map { "192.0.2.\(10 + $0)" }
                 text += "    unicast: { source: 192.0.2.\(10 + host), peers: [\(peers.joined(separator: ", "))] }\n"
@@ -203,7 +225,7 @@ public final class DaemonScenario {
         } catch {
             throw fail("setup: \(error)")
         }
-        log("config: \(instances.map { "\($0.name) \($0.addresses) \($0.interval)ms vmac=\($0.virtualMAC) prio=\($0.priorities)\($0.unicast ? " unicast" : "")" }) sync=\(syncGroup)")
+        log("config: \(instances.map { "\($0.name) \($0.addresses) \($0.interval)ms vmac=\($0.virtualMAC) prio=\($0.priorities)\($0.unicast ? " unicast" : "") \($0.announce)\($0.announce == .route ? " release \($0.releaseDelay)ms" : "")" }) sync=\(syncGroup)")
         for node in nodes { try startNode(node) }
         try settle()
         for _ in 0..<random.int(2...5) {
@@ -222,6 +244,8 @@ public final class DaemonScenario {
         stats.hooks = world.hosts.reduce(0) { $0 + $1.hooks.count }
         stats.coalescedHooks = world.hosts.reduce(0) { $0 + $1.hooks.reduce(0) { $0 + $1.folded } }
         stats.withdrawnExpiries = withdrawnByLife.values.reduce(0, +)
+        stats.routedInstances = instances.filter { $0.announce == .route }.count
+        stats.anycastInstances = instances.filter { $0.announce == .anycast }.count
         return stats
     }
 
@@ -301,7 +325,9 @@ public final class DaemonScenario {
             case 2:
                 try reload(node)
             case 3:
-                if let status = node.status(), let master = status.instances.first(where: { $0.state == "Master" }) {
+                if let status = node.status(), let master = status.instances.first(where: { instance in
+                    instance.state == "Master" && instances.contains { $0.name == instance.name && $0.announce != .anycast }
+                }) {
                     let response = node.life!.daemon.handleControl(ControlRequest(command: .handover, instance: master.name, holdSeconds: 1))
                     stats.handovers += 1
                     log("r\(host.id) handover \(master.name): \(response.ok)")
@@ -350,5 +376,48 @@ public final class DaemonScenario {
 
     func isVIP(_ prefix: AddressPrefix) -> Bool {
         instances.contains { $0.addresses.contains(prefix.description) }
+    }
+}
+
+// MARK: Routed VIPs and anycast
+
+extension DaemonScenario {
+    /// Makes some instances routed (`announce: route`) or anycast (`election: none`), with host
+    /// addresses. Drawn from a generator of its own, so that the rest of a seed's scenario (and
+    /// what earlier seeds found) stays the same.
+    func chooseAnnouncement(_ spec: inout InstanceSpec, index: Int) {
+        var modes = SimRandom(seed: seed ^ 0x524F_5554_4544)
+        for _ in 0..<index { _ = modes.next() }
+        spec.announce = modes.pick([.arp, .arp, .arp, .route, .route, .anycast])
+        guard spec.routed else { return }
+        spec.addresses = spec.addresses.map { $0.contains(":") ? "2001:db8:1::\(100 + index)/128" : "203.0.113.\(100 + index)/32" }
+        spec.virtualMAC = false
+        spec.releaseDelay = modes.pick([0, 50, 300])
+        if spec.announce == .anycast {
+            spec.unicast = false
+            spec.manual = false
+            spec.trackInterfaceWeight = spec.trackInterfaceWeight.map { _ in 0 }
+            spec.script = spec.script.map { (0, $0.rise, $0.fall) }
+        }
+    }
+
+    /// An anycast instance: no election settings (the loader refuses them), tracking with weight 0.
+    func anycastYAML(_ spec: InstanceSpec) -> String {
+        var text = """
+              - name: \(spec.name)
+                interface: eth0
+                election: none
+                announce: route
+                addresses: [\(spec.addresses.map { "\"\($0)\"" }.joined(separator: ", "))]
+                notify: /usr/local/bin/notify
+
+            """
+        var track: [String] = []
+        if spec.trackInterfaceWeight != nil { track.append("      interfaces: [ { name: eth1 } ]\n") }
+        if let script = spec.script {
+            track.append("      scripts: [ { run: \"/usr/local/bin/check-\(spec.name)\", interval: 100ms, timeout: 50ms, rise: \(script.rise), fall: \(script.fall) } ]\n")
+        }
+        if !track.isEmpty { text += "    track:\n" + track.joined() }
+        return text
     }
 }

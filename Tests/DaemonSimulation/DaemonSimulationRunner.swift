@@ -14,7 +14,7 @@ extension SeedReport where Stats == DaemonSimulationStats {
     public var summary: String {
         "daemon simulation: \(rate), \(stats.phases) chaos phases, \(stats.settledChecks) settled checks, "
             + "\(stats.crashes) crashes, \(stats.stops) stops, \(stats.reloads) reloads, \(stats.handovers) handovers, \(stats.approvals) approvals, "
-            + "\(stats.unicastInstances) unicast and \(stats.virtualMACInstances) virtual-MAC instances, "
+            + "\(stats.unicastInstances) unicast, \(stats.virtualMACInstances) virtual-MAC, \(stats.routedInstances) routed and \(stats.anycastInstances) anycast instances, "
             + "\(stats.hooks) hooks (\(stats.coalescedHooks) transitions coalesced), \(stats.starvations) CPU starvations "
             + "(\(stats.withdrawnExpiries) Master_Down_Timer expiries withdrawn by the drain), \(stats.virtualNanoseconds / 1_000_000_000) virtual s"
     }

@@ -61,11 +61,13 @@ final class SimHost {
     var hooks: [(instance: String, family: String, state: String, folded: Int)] = []
 
     static let lan: Int32 = 2, uplink: Int32 = 3
+    /// Where `announce: route` instances put their host addresses (`route.device: lo`).
+    static let loopback: Int32 = 1
 
     init(id: Int, world: SimWorld, rpFilterAll: Int) {
         self.id = id
         self.world = world
-        for (index, name) in [(Self.lan, "eth0"), (Self.uplink, "eth1")] {
+        for (index, name) in [(Self.loopback, "lo"), (Self.lan, "eth0"), (Self.uplink, "eth1")] {
             links[index] = LinkInfo(index: index, name: name, mac: [2, 0, 0, 0, UInt8(id), UInt8(index)],
                                     isAdminUp: true, hasCarrier: true, mtu: 1500)
             addSysctls(for: name, rpFilter: 0)

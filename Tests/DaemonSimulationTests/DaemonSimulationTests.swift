@@ -31,6 +31,8 @@ struct DaemonSimulationTests {
             #expect(report.stats.coalescedHooks > 0)
             #expect(report.stats.starvations > 0)
             #expect(report.stats.withdrawnExpiries > 0)
+            #expect(report.stats.routedInstances > 0)
+            #expect(report.stats.anycastInstances > 0)
         }
     }
 
