@@ -30,9 +30,9 @@ final class RoutedLab {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/bgpd"),
                      "FRR is not installed (scripts/deps installs it)")
         RoutedLab.counter += 1
-        // "f" + the pid in 4 base-36 digits + the counter: unique per process and lab, ≤ 8 characters.
-        let pid = String(getpid() % 100_000, radix: 36)
-        tag = "f" + String(repeating: "0", count: 4 - pid.count) + pid + String(RoutedLab.counter, radix: 36)
+        // "f", the pid's low 16 bits in hex, "x", the counter in base 36: ≤ 8 characters for the
+        // first 36 labs of a process, and no other lab's tag starts with "f<hex>x".
+        tag = "f\(String(getpid() & 0xFFFF, radix: 16))x\(String(RoutedLab.counter, radix: 36))"
         self.nodes = nodes
         workdir = "/tmp/vipd-routed-\(tag)"
         shell("rm -rf \(workdir); mkdir -p \(workdir)")
@@ -68,12 +68,9 @@ final class RoutedLab {
     /// Kills what the test started (by pid), then `scripts/lab down` stops FRR (by pid) and deletes
     /// the namespaces.
     func teardown() {
-        for process in others + Array(vipds.values) where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        others.removeAll()
-        vipds.removeAll()
+        let started = others + vipds.values
+        (others, vipds) = ([], [:])
+        started.filter(\.isRunning).forEach { kill($0.processIdentifier, SIGKILL); $0.waitUntilExit() }
         shell("\(script) down --tag \(tag)")
         if ProcessInfo.processInfo.environment["VIPD_E2E_KEEP"] == nil { shell("rm -rf \(workdir)") }
     }
@@ -85,9 +82,8 @@ final class RoutedLab {
     /// Node k's address on its /30 to the upstream (198.51.100.2, .6, .10, …) and IPv6 equivalent.
     func address4(_ k: Int) -> String { "198.51.100.\(4 * k - 2)" }
     func address6(_ k: Int) -> String { "2001:db8:0:\(k)::2" }
-    func socket(_ k: Int) -> String { "\(workdir)/r\(k).sock" }
-    func configPath(_ k: Int) -> String { "\(workdir)/r\(k).yaml" }
-    func logPath(_ k: Int) -> String { "\(workdir)/r\(k).log" }
+    /// Node k's files in the work directory: `sock` (control socket), `yaml`, `log`.
+    func file(_ k: Int, _ suffix: String) -> String { "\(workdir)/r\(k).\(suffix)" }
 
     // MARK: vipd on the nodes
 
@@ -111,15 +107,15 @@ final class RoutedLab {
 
     /// Writes node k's config (control socket and node name added) and starts vipd with it.
     func startVipd(_ k: Int, instances: String...) throws {
-        let yaml = "control_socket: \(socket(k))\nnode: r\(k)\ninstances:\n" + instances.joined()
-        try yaml.write(toFile: configPath(k), atomically: true, encoding: .utf8)
+        let yaml = "control_socket: \(file(k, "sock"))\nnode: r\(k)\ninstances:\n" + instances.joined()
+        try yaml.write(toFile: file(k, "yaml"), atomically: true, encoding: .utf8)
         try relaunch(k)
     }
 
     /// Starts vipd on node k with the config file it has (after a crash: the restart).
     func relaunch(_ k: Int) throws {
         if let old = vipds[k], old.isRunning { kill(old.processIdentifier, SIGKILL); old.waitUntilExit() }
-        let process = try spawn(node(k), [LabEnvironment.vipdBinary, "run", "--config", configPath(k)], log: logPath(k))
+        let process = try spawn(node(k), [LabEnvironment.vipdBinary, "run", "--config", file(k, "yaml")], log: file(k, "log"))
         vipds[k] = process
         let answered = waitUntil(10) { status(k) != nil || !process.isRunning }
         try #require(answered && process.isRunning, "vipd on r\(k) did not start: \(log(k))")
@@ -143,7 +139,7 @@ final class RoutedLab {
     }
 
     func status(_ k: Int) -> DaemonStatus? {
-        (try? ControlClient.send(ControlRequest(command: .status), to: socket(k), timeout: .seconds(2)))?.status
+        (try? ControlClient.send(ControlRequest(command: .status), to: file(k, "sock"), timeout: .seconds(2)))?.status
     }
 
     func state(_ k: Int, _ instance: String) -> String? {
@@ -151,10 +147,10 @@ final class RoutedLab {
     }
 
     func vipd(_ k: Int, _ args: String) -> CommandResult {
-        shell("\(LabEnvironment.vipdBinary) \(args) --socket \(socket(k))")
+        shell("\(LabEnvironment.vipdBinary) \(args) --socket \(file(k, "sock"))")
     }
 
-    func log(_ k: Int) -> String { (try? String(contentsOfFile: logPath(k), encoding: .utf8)) ?? "" }
+    func log(_ k: Int) -> String { (try? String(contentsOfFile: file(k, "log"), encoding: .utf8)) ?? "" }
 
     /// vipd's logs, the upstream's routes and BGP view: what a failing expectation prints.
     func diagnostics() -> String {
