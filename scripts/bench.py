@@ -326,7 +326,10 @@ class Vipd(Daemon):
         return os.path.join(self.workdir, f"vipd-r{self.k}.sock")
 
     def write_config(self):
-        lines = [f"node: r{self.k}", f"control_socket: {self.socket()}", "log_level: info", "instances:"]
+        lines = [f"node: r{self.k}", f"control_socket: {self.socket()}", "log_level: info"]
+        if self.bench.args.realtime:
+            lines.append(f"realtime_priority: {self.bench.args.realtime}")
+        lines.append("instances:")
         for i in self.instances:
             lines += [f"  - name: v{i.vrid}", "    interface: eth0", f"    vrid: {i.vrid}",
                       f"    priority: {PRIORITY[self.k]}", f"    advert_interval: {self.interval_ms}ms",
@@ -390,7 +393,10 @@ class Keepalived(Daemon):
 
     def write_config(self):
         interval = self.interval_ms / 1000.0
-        out = ["global_defs {", f"  router_id r{self.k}", "}"]
+        out = ["global_defs {", f"  router_id r{self.k}"]
+        if self.bench.args.realtime:
+            out.append(f"  vrrp_rt_priority {self.bench.args.realtime}")
+        out.append("}")
         for i in self.instances:
             out += [f"vrrp_instance v{i.vrid} {{", "  state BACKUP", "  interface eth0",
                     f"  virtual_router_id {i.vrid}", f"  priority {PRIORITY[self.k]}",
@@ -574,6 +580,152 @@ def classify_takeovers(pcap, macs, t_start, t_end, mdi):
             "takeovers_receiver_side": sum(1 for k in kinds if k["cause"].startswith("master adverts"))}
 
 
+def raw_socket_drops(ns):
+    """Kernel drops of the VRRP (protocol 112) raw sockets in namespace `ns`: the `drops` column of
+    /proc/net/raw (packets the socket's receive queue had no room for), summed; None if unreadable."""
+    try:
+        text = run(["ip", "netns", "exec", ns, "cat", "/proc/net/raw"], check=False)
+    except Exception:
+        return None
+    total, seen = 0, False
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 13 and f[1].upper().endswith(":0070"):      # local_address:protocol, 0x70 = 112
+            total += int(f[-1])
+            seen = True
+    return total if seen else None
+
+
+def backlog_drops():
+    """Packets the kernel dropped from its per-CPU input backlog (veth delivers through it; more than
+    net.core.netdev_max_backlog queued): /proc/net/softnet_stat's second column, all CPUs summed.
+    Machine-wide, not per namespace."""
+    try:
+        with open("/proc/net/softnet_stat") as f:
+            return sum(int(line.split()[1], 16) for line in f if line.strip())
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def classify_load(pcap, macs, t_start, t_end, mdi, interval_s):
+    """stress-255-10, from a capture of the window on the switch: for each false takeover of a VRID
+    (an episode of r2 advertising it with priority > 0), how long the Master's adverts of that VRID
+    had been absent on the wire, and whether the Master had sent anything at all meanwhile.
+    Streams the capture (hundreds of MB): per VRID only the last advert of r1 is kept."""
+    m1 = bytes.fromhex(macs[1].replace(":", ""))
+    m2 = bytes.fromhex(macs[2].replace(":", ""))
+    last1 = {}                      # vrid -> time of r1's last advert
+    gap1 = {}                       # vrid -> the gap that ended with it
+    r1_times_gap = []               # (t, gap) of every gap of r1's whole stream >= 2 intervals
+    prev_any1 = None
+    gaps_over_mdi = gaps_over_2 = 0
+    gap_max = 0.0
+    r1_adverts = r1_prio0 = stall_count = 0
+    stall_max = 0.0
+    episodes = {}                   # vrid -> [start, last, silence before start]
+    takeovers = []
+    with open(pcap, "rb") as f:
+        head = f.read(24)
+        if len(head) < 24:
+            return {"capture": "empty"}
+        magic = struct.unpack("<I", head[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        if endian == ">":
+            magic = struct.unpack(">I", head[:4])[0]
+        div = 1e9 if magic == 0xA1B23C4D else 1e6
+        rec = struct.Struct(endian + "IIII")
+        buf = b""
+        pos = 0
+        while True:
+            if len(buf) - pos < 16 + 256:
+                buf = buf[pos:] + f.read(1 << 22)
+                pos = 0
+                if len(buf) < 16:
+                    break
+            sec, frac, incl, _ = rec.unpack_from(buf, pos)
+            if len(buf) - pos < 16 + incl:
+                more = f.read(1 << 22)
+                if not more:
+                    break
+                buf = buf[pos:] + more
+                pos = 0
+                continue
+            p = pos + 16
+            pos = p + incl
+            t = sec + frac / div
+            if incl < 14 + 20 + 8 or buf[p + 12:p + 14] != b"\x08\x00":
+                continue
+            ihl = (buf[p + 14] & 0x0F) * 4
+            if buf[p + 14 + 9] != 112 or incl < 14 + ihl + 3:
+                continue
+            vrid, prio = buf[p + 14 + ihl + 1], buf[p + 14 + ihl + 2]
+            src = buf[p + 6:p + 12]
+            if src == m1:
+                if not (t_start <= t <= t_end):
+                    last1[vrid] = t
+                    continue
+                if prio == 0:
+                    r1_prio0 += 1
+                    continue
+                r1_adverts += 1
+                lt = last1.get(vrid)
+                if lt is not None:
+                    g = t - lt
+                    gap_max = max(gap_max, g)
+                    gaps_over_mdi += g >= mdi
+                    gaps_over_2 += g >= 2 * interval_s
+                    gap1[vrid] = g
+                last1[vrid] = t
+                if prev_any1 is not None and t - prev_any1 >= 2 * interval_s:
+                    r1_times_gap.append((prev_any1, t - prev_any1))
+                    stall_count += 1
+                    stall_max = max(stall_max, t - prev_any1)
+                prev_any1 = t
+            elif src == m2 and prio > 0 and t_start <= t <= t_end:
+                ep = episodes.get(vrid)
+                if ep is not None and t - ep[1] <= 1.0:
+                    ep[1] = t
+                    continue
+                lt = last1.get(vrid)
+                # r2 decided before its first advert reached the wire (addresses, GARPs first): a
+                # late advert of r1's that came in between ends the silence r2 acted on, so a gap
+                # that ended less than MDI ago counts too.
+                silence = t - lt if lt is not None else None
+                if silence is not None and silence < mdi and vrid in gap1:
+                    silence = max(silence, gap1[vrid])
+                start = (t - silence) if silence is not None else t_start
+                # The longest stretch with nothing at all from r1 within that silence: the Master
+                # process stalled (not scheduled), rather than falling behind its schedule.
+                whole = max((g for (a, g) in r1_times_gap if a >= start - interval_s and a < t), default=0.0)
+                if silence is None or silence >= mdi:
+                    cause = ("master silent >= MDI: it sent nothing for >= 2 intervals (stalled)"
+                             if whole >= 2 * interval_s else
+                             "master silent >= MDI on this VRID while sending others (behind schedule)")
+                else:
+                    cause = "master adverts on time (backup late or dropped)"
+                episodes[vrid] = [t, t]
+                takeovers.append({"at_s": round(t - t_start, 4), "vrid": vrid,
+                                  "master_silent_ms": round(silence * 1e3, 2) if silence is not None else None,
+                                  "master_stream_gap_ms": round(whole * 1e3, 2), "cause": cause})
+            if len(r1_times_gap) > 4096:
+                r1_times_gap = r1_times_gap[-1024:]
+    stalls = stall_count
+    causes = {}
+    for k in takeovers:
+        causes[k["cause"]] = causes.get(k["cause"], 0) + 1
+    return {"master_adverts": r1_adverts, "master_priority0_adverts": r1_prio0,
+            "master_advert_gap_max_ms": round(gap_max * 1e3, 2),
+            "master_advert_gaps_over_mdi": gaps_over_mdi,
+            "master_advert_gaps_over_2_intervals": gaps_over_2,
+            "takeover_episodes": len(takeovers), "takeover_causes": causes,
+            "takeovers_sender_stalled": sum(1 for k in takeovers if "(stalled)" in k["cause"]),
+            "takeovers_sender_behind": sum(1 for k in takeovers if "(behind schedule)" in k["cause"]),
+            "master_stalls_over_2_intervals": stalls,
+            "master_stall_max_ms": round(stall_max * 1e3, 2),
+            "takeovers_receiver_side": sum(1 for k in takeovers if k["cause"].startswith("master adverts")),
+            "takeovers": takeovers[:500]}
+
+
 # --- scenarios ----------------------------------------------------------------------------------
 
 FAILOVER_SCENARIOS = [
@@ -644,14 +796,15 @@ class Bench:
         extra = r2.transitions() - r2.startup_transitions()
         return r1, r2, t_master, extra
 
-    def start_capture(self, workdir, bpf="arp or ip proto 112"):
+    def start_capture(self, workdir, bpf="arp or ip proto 112", snaplen=None, per_packet=True):
         pcap = os.path.join(workdir, "switch.pcap")
         err = os.path.join(workdir, "tcpdump.err")
         # On the bridge of the switch namespace: tcpdump makes br0 promiscuous, so it sees every frame
         # the bridge forwards; a port that is down or blocked delivers nothing to it, exactly like to r2.
-        self.procs.start("tcpdump", ["ip", "netns", "exec", self.lab.sw, "tcpdump", "-i", "br0", "-n", "-U",
-                                     "-B", "8192", "--time-stamp-precision=micro", "-w", pcap,
-                                     bpf], os.devnull, err)
+        opts = (["-U"] if per_packet else []) + (["-s", str(snaplen)] if snaplen else [])
+        self.procs.start("tcpdump", ["ip", "netns", "exec", self.lab.sw, "tcpdump", "-i", "br0", "-n"] + opts +
+                         ["-B", "8192" if per_packet else "32768", "--time-stamp-precision=micro", "-w", pcap,
+                          bpf], os.devnull, err)
 
         def listening():
             with open(err, errors="replace") as f:
@@ -851,23 +1004,62 @@ class Bench:
             self.lab.up()
             r1, r2, _, startup_extra = self.start_pair(daemon, workdir, inst, LOAD_INTERVAL_MS, require_settled=False)
             daemons = [r1, r2]
+            macs = {1: self.lab.mac(1), 2: self.lab.mac(2)}
+            pcap = None
+            if self.args.load_capture:
+                # Why each false transition happened (classify_load): the VRRP frames on the switch,
+                # headers only, written in blocks (-U would cost a write per frame at 25,500/s).
+                pcap = self.start_capture(workdir, "ip proto 112", snaplen=64, per_packet=False)
             time.sleep(3)                                 # past r2's start-up work
             base1, base2 = r1.transitions(), r2.transitions()
+            drops0, backlog0 = raw_socket_drops(self.lab.ns(2)), backlog_drops()
             p1, p2 = r1.pids(), r2.pids()
-            c1, c2, t0 = cpu_ticks(p1), cpu_ticks(p2), time.monotonic()
+            perf_out = None
+            if self.args.load_perf and shutil.which("perf"):
+                # System calls and wakeups (context switches) of the Backup over the window.
+                perf_out = os.path.join(workdir, "perf-stat-r2.csv")
+                self.procs.start("perf", ["perf", "stat", "-x", ",", "-o", perf_out, "-e",
+                                          "raw_syscalls:sys_enter,context-switches", "-p", ",".join(map(str, p2)),
+                                          "--", "sleep", f"{seconds:g}"], os.devnull)
+            c1, c2, t0, t_start = cpu_ticks(p1), cpu_ticks(p2), time.monotonic(), time.time()
             wait_until(seconds + 5, lambda: time.monotonic() >= t0 + seconds or not (r1.alive() and r2.alive()),
                        every=0.25)
             p1, p2 = r1.pids(), r2.pids()
-            d1, d2, elapsed = cpu_ticks(p1) - c1, cpu_ticks(p2) - c2, time.monotonic() - t0
+            d1, d2, elapsed, t_end = cpu_ticks(p1) - c1, cpu_ticks(p2) - c2, time.monotonic() - t0, time.time()
             t1, t2 = r1.transitions() - base1, r2.transitions() - base2
+            drops1, backlog1 = raw_socket_drops(self.lab.ns(2)), backlog_drops()
+            sendfail = r1.log_text().count("sending advertisement failed") if daemon == "vipd" else None
+            if perf_out:
+                wait_until(10, lambda: self.procs.procs["perf"].poll() is not None, every=0.1)
             final_ok = self.lab.holds(1, vips) and self.lab.holds_none(2, vips) and r1.alive() and r2.alive()
         finally:
             self.finish_trial(workdir, daemons)
         hz = os.sysconf("SC_CLK_TCK")
-        return {"rep": rep, "seconds": elapsed, "startup_transitions_r2_extra": startup_extra,
-                "transitions": t1 + t2, "master_transitions": t1, "backup_transitions": t2,
-                "transitions_per_s": (t1 + t2) / elapsed, "final_r1_sole_holder": final_ok,
-                "master_cpu_pct": 100.0 * d1 / hz / elapsed, "backup_cpu_pct": 100.0 * d2 / hz / elapsed}
+        res = {"rep": rep, "seconds": elapsed, "startup_transitions_r2_extra": startup_extra,
+               "transitions": t1 + t2, "master_transitions": t1, "backup_transitions": t2,
+               "transitions_per_s": (t1 + t2) / elapsed, "final_r1_sole_holder": final_ok,
+               "master_cpu_pct": 100.0 * d1 / hz / elapsed, "backup_cpu_pct": 100.0 * d2 / hz / elapsed,
+               "backup_socket_drops": drops1 - drops0 if drops0 is not None and drops1 is not None else None,
+               "kernel_backlog_drops": backlog1 - backlog0 if backlog0 is not None and backlog1 is not None else None,
+               "master_send_failures_total": sendfail}
+        if perf_out and os.path.exists(perf_out):
+            for line in open(perf_out):
+                f = line.strip().split(",")
+                if len(f) >= 3 and f[0].replace(".", "").isdigit():
+                    key = {"raw_syscalls:sys_enter": "backup_syscalls", "context-switches": "backup_wakeups"}.get(f[2])
+                    if key:
+                        res[key] = int(float(f[0]))
+        if pcap is not None:
+            mdi = master_down_interval_s(BACKUP_PRIORITY, LOAD_INTERVAL_MS / 1000.0)
+            res.update(classify_load(pcap, macs, t_start, t_end, mdi, LOAD_INTERVAL_MS / 1000.0))
+            # Per advert the Master put on the wire in the window (what the Backup had to read).
+            n = res.get("master_adverts") or 0
+            for key in ("backup_syscalls", "backup_wakeups"):
+                if n and key in res:
+                    res[key + "_per_advert"] = res[key] / n
+            if not self.args.keep_raw:
+                os.remove(pcap)                           # ~0.5 GB for 5 minutes; the summary is kept
+        return res
 
     # -- false failovers under CPU stress
 
@@ -912,7 +1104,7 @@ class Bench:
         order_note = []
         for rep in range(1, self.args.reps + 1):
             for scenario in scenarios:
-                for daemon in DAEMONS:           # alternating: vipd, keepalived, vipd, ...
+                for daemon in self.args.daemons:  # alternating: vipd, keepalived, vipd, ...
                     log(f"rep {rep}/{self.args.reps} {scenario} {daemon}")
                     order_note.append(f"{rep}:{scenario}:{daemon}")
                     try:
@@ -930,7 +1122,7 @@ class Bench:
                         res = {"rep": rep, "error": str(e)[:4000]}
                     self.results[scenario][daemon].append(res)
                     log("  " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in res.items() if k not in ("t_inject", "decision_basis")))
+                                         for k, v in res.items() if k not in ("t_inject", "decision_basis", "takeovers")))
         return order_note
 
 
@@ -977,6 +1169,26 @@ def figures():
          "stress"),
         ("stress-255-10", "backup_cpu_pct", "255 instances @10 ms: Backup CPU", "% core", "", None, "cpu-le"),
         ("stress-255-10", "master_cpu_pct", "255 instances @10 ms: Master CPU", "% core", "", None, None),
+        ("stress-255-10", "backup_socket_drops", "  adverts the Backup's kernel dropped (socket full)", "adverts", "",
+         None, None),
+        ("stress-255-10", "kernel_backlog_drops", "  frames the kernel dropped from its input backlog (machine)",
+         "adverts", "", None, None),
+        ("stress-255-10", "backup_syscalls_per_advert", "  Backup's system calls per advert on the wire", "calls", "",
+         None, None),
+        ("stress-255-10", "backup_wakeups_per_advert", "  Backup's wakeups (context switches) per advert", "wakeups",
+         "", None, None),
+        ("stress-255-10", "takeover_episodes", "  takeovers (r2 advertising a VRID), from the capture", "takeovers", "",
+         None, None),
+        ("stress-255-10", "takeovers_sender_stalled", "    VRID silent ≥ MDI, Master sent nothing ≥ 2 intervals",
+         "takeovers", "", None, None),
+        ("stress-255-10", "takeovers_sender_behind", "    VRID silent ≥ MDI, Master sending others (behind)",
+         "takeovers", "", None, None),
+        ("stress-255-10", "takeovers_receiver_side", "    Master's adverts on time (Backup late or dropped)",
+         "takeovers", "", None, None),
+        ("stress-255-10", "master_stall_max_ms", "  Master's longest silence on the wire (all VRIDs)", "ms", "", None,
+         None),
+        ("stress-255-10", "master_advert_gap_max_ms", "  Master's longest advert gap of one VRID on the wire", "ms",
+         f"MDI {master_down_interval_s(BACKUP_PRIORITY, LOAD_INTERVAL_MS / 1000.0) * 1e3:.2f}", None, None),
     ]
     return out
 
@@ -1032,7 +1244,7 @@ def target_verdict(row):
 def fmt(x, unit=""):
     if x is None:
         return "—"
-    if isinstance(x, int) or unit in ("probes", "transitions", "takeovers"):
+    if isinstance(x, int) or unit in ("probes", "transitions", "takeovers", "adverts"):
         return f"{x:.0f}"
     return f"{x:.2f}"
 
@@ -1143,7 +1355,9 @@ def write_report(bench, args, started, order):
                 "priorities": PRIORITY, "prober": args.prober,
                 "probe_command": " ".join(PING if args.prober == "ping" else PROBE), "idle_instances": IDLE_INSTANCES,
                 "idle_interval_ms": IDLE_INTERVAL_MS, "stress_interval_ms": STRESS_INTERVAL_MS,
-                "keepalived_no_syslog": not args.keepalived_syslog, "note": args.note}
+                "keepalived_no_syslog": not args.keepalived_syslog, "note": args.note,
+                "realtime_priority": args.realtime, "daemons": args.daemons,
+                "load_capture": bool(args.load_capture), "load_perf": bool(args.load_perf)}
     doc = {"started": started, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "command": args.command, "settings": settings, "environment_start": env_start,
            "loadavg_end": env_end["loadavg"], "summary": rows, "trials": bench.results, "order": order}
@@ -1184,6 +1398,10 @@ def write_report(bench, args, started, order):
             silent = "—" if k["master_silent_ms"] is None else f"{k['master_silent_ms']:.1f} ms"
             md.append(f"  - stress rep {rep}: takeover at {k['at_s']:.1f} s, Master's last advert {silent} "
                       f"before: {k['cause']}")
+        for t in bench.results.get("stress-255-10", {}).get(d, []):
+            if t.get("takeover_causes"):
+                md.append(f"  - stress-255-10 rep {t['rep']}: " + "; ".join(f"{n} × {c}" for c, n in t["takeover_causes"].items())
+                          + f" (first at {t['takeovers'][0]['at_s']:.1f} s; each in results.json)")
     md.append("")
     failures = [(s, d, t) for s in bench.results for d in DAEMONS for t in bench.results[s][d] if "error" in t]
     if failures:
@@ -1209,6 +1427,15 @@ def parse_args():
     p.add_argument("--stress-seconds", type=float, default=float(env.get("BENCH_STRESS_SECONDS", 300)))
     p.add_argument("--load-seconds", type=float, default=float(env.get("BENCH_LOAD_SECONDS", 300)),
                    help="length of the stress-255-10 window")
+    p.add_argument("--load-capture", type=int, choices=(0, 1), default=int(env.get("BENCH_LOAD_CAPTURE", 1)),
+                   help="stress-255-10: capture the VRRP frames on the switch to classify each false transition")
+    p.add_argument("--realtime", type=int, default=int(env.get("BENCH_REALTIME", 0)),
+                   help="SCHED_RR priority for both daemons (vipd realtime_priority, keepalived vrrp_rt_priority); "
+                        "0: normal scheduling, the default")
+    p.add_argument("--daemons", default="vipd,keepalived",
+                   help="development runs: only these daemons (the comparison needs both)")
+    p.add_argument("--load-perf", type=int, choices=(0, 1), default=int(env.get("BENCH_LOAD_PERF", 1)),
+                   help="stress-255-10: count the Backup's system calls and wakeups with perf stat")
     p.add_argument("--keep-raw", action="store_true", default=env.get("BENCH_KEEP_RAW") == "1",
                    help="keep ping outputs and captures uncompressed")
     p.add_argument("--prober", choices=("probe", "ping"), default=env.get("BENCH_PROBER", "probe"),
@@ -1219,6 +1446,7 @@ def parse_args():
     p.add_argument("--command", default=" ".join(sys.argv))
     a = p.parse_args()
     a.scenarios = [s.strip() for s in a.scenarios.split(",") if s.strip()]
+    a.daemons = [d for d in DAEMONS if d in a.daemons.split(",")]
     bad = [s for s in a.scenarios if s not in ALL_SCENARIOS]
     if bad:
         p.error(f"unknown scenarios {bad}; choose from {ALL_SCENARIOS}")

@@ -15,6 +15,17 @@ extension Daemon {
         for packet in packets { receive(packet, on: key) }
     }
 
+    /// Packets the kernel dropped before `packet` because the socket's receive queue was full
+    /// (`ReceivedPacket.droppedBefore`): counted as `receive_queue_full` drops of the interface.
+    func countQueueDrops(_ count: UInt32, on key: SocketKey) {
+        let interface = interfaceNames[key.interfaceIndex] ?? "#\(key.interfaceIndex)"
+        interfaceDrops[interface, default: [:]][Self.receiveQueueFull, default: 0] += Int(count)
+        dropCounter(interface, Self.receiveQueueFull).increment(by: Int64(count))
+    }
+
+    /// The drop reason of packets the kernel discarded for a full receive queue.
+    static let receiveQueueFull = "receive_queue_full"
+
     /// The rules are the node layer's (VRRPNode): this passes the packet's facts in and carries
     /// out what comes back — count a drop, log a checksum-form change, feed the router.
     ///
@@ -22,6 +33,7 @@ extension Daemon {
     /// (its address array reused), the receiver's actions come through a closure, not an array,
     /// and the counters are handles looked up once.
     func receive(_ packet: ReceivedPacket, on key: SocketKey) {
+        if packet.droppedBefore != 0 { countQueueDrops(packet.droppedBefore, on: key) }
         if packet.isFromSelf { return }
         let facts = PacketFacts(source: packet.source, destination: packet.destination, hopLimit: packet.hopLimit)
         if let drop = ReceiveFilter.decode(packet.payload, facts, into: &receiveScratch) {

@@ -91,7 +91,7 @@ struct Arguments {
         while let a = it.next() {
             if a.hasPrefix("--") {
                 let name = String(a.dropFirst(2))
-                if ["router"].contains(name) { flags.insert(name) } else { options[name] = it.next() ?? "" }
+                if ["router", "summary"].contains(name) { flags.insert(name) } else { options[name] = it.next() ?? "" }
             } else { positional.append(a) }
         }
     }
@@ -227,6 +227,29 @@ func run(_ command: String, _ args: Arguments) throws {
         emit([("ready", .bool(true))])
         let wanted = try args.int("count", default: 1)
         let deadline = monotonicMilliseconds() + Int64(try args.int("timeout-ms", default: 5000))
+        // --hold-ms N --summary: read nothing for N ms (the queue fills), then read everything,
+        // say "drained" once the queue is empty, go on until --timeout-ms and print one summary:
+        // packets read and the drops the socket reported (ReceivedPacket.droppedBefore).
+        if args.flags.contains("summary") {
+            // --rcvbuf BYTES: a small receive queue (SO_RCVBUF), so that a short flood overflows it.
+            if let text = args.options["rcvbuf"], var bytes = Int32(text) {
+                guard setsockopt(socket.fileDescriptor, SOL_SOCKET, SO_RCVBUF, &bytes, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                    throw UsageError(message: "setsockopt(SO_RCVBUF) failed")
+                }
+            }
+            usleep(UInt32(try args.int("hold-ms", default: 0)) * 1000)
+            var received = 0, dropped = 0, drained = false
+            while monotonicMilliseconds() < deadline {
+                let packets = try socket.readPackets()
+                for p in packets { received += 1; dropped += Int(p.droppedBefore) }
+                if packets.isEmpty {
+                    if !drained { drained = true; emit([("drained", .int(received))]) }
+                    _ = waitReadable(socket.fileDescriptor, milliseconds: 50)
+                }
+            }
+            emit([("received", .int(received)), ("dropped", .int(dropped))])
+            break
+        }
         var seen = 0
         while seen < wanted && monotonicMilliseconds() < deadline {
             guard waitReadable(socket.fileDescriptor, milliseconds: 50) else { continue }

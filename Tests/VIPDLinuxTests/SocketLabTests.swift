@@ -122,6 +122,46 @@ extension NamespaceLab {
         #expect(packet["hopLimit"] as? Int == (family == "4" ? 7 : 9))
     }
 
+    /// Packets the kernel drops because the socket's queue is full are reported with the next
+    /// packet queued (SO_RXQ_OVFL, `ReceivedPacket.droppedBefore`): a receiver with a small queue
+    /// (SO_RCVBUF 16 KiB) that reads nothing while 5,000 adverts arrive, then a last one after it
+    /// has read the queue empty, accounts for every packet sent, read or dropped.
+    @Test func reportsPacketsTheKernelDropped() throws {
+        try LabGate.requireRoot(); try requireProbe()
+        let lab = Lab(); defer { lab.cleanup() }
+        let (a, b) = try Self.pair(lab)
+        let flood = 5_000
+        let receiver = try lab.background(b, ["vrrp-recv", "--ifname", "eth0", "--family", "4", "--summary",
+                                              "--rcvbuf", "16384", "--hold-ms", "3000", "--timeout-ms", "15000"])
+        try #require(receiver.waitFor { $0["ready"] as? Bool == true }, "receiver did not start")
+        let backlogBefore = try Self.backlogDrops()
+        try lab.exec(a, ["python3", "-c", """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+            for _ in range(\(flood)):
+                s.sendto(bytes.fromhex("3101640100640000c0000264"), ("224.0.0.18", 0))
+            """])
+        try #require(receiver.waitFor(timeout: 30) { $0["drained"] != nil }, "receiver did not drain")
+        try lab.probe(a, ["vrrp-send", "--ifname", "eth0", "--family", "4", "--hex", "3101640100640000c0000264"])
+        try #require(receiver.waitFor(timeout: 40) { $0["received"] != nil }, "no summary")
+        let summary = try #require(receiver.objects.first { $0["received"] != nil })
+        let received = try #require(summary["received"] as? Int), dropped = try #require(summary["dropped"] as? Int)
+        // Frames the kernel dropped before the socket (its input backlog, machine-wide) are not
+        // the socket's to report.
+        let elsewhere = try Self.backlogDrops() - backlogBefore
+        #expect(dropped > 0, "received \(received), dropped \(dropped)")
+        #expect(received + dropped <= flood + 1)
+        #expect(received + dropped >= flood + 1 - elsewhere, "received \(received), dropped \(dropped), backlog drops \(elsewhere)")
+    }
+
+    /// /proc/net/softnet_stat's drop column, summed over the CPUs.
+    static func backlogDrops() throws -> Int {
+        try String(contentsOfFile: "/proc/net/softnet_stat", encoding: .utf8).split(separator: "\n")
+            .compactMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0, radix: 16) } }.reduce(0, +)
+    }
+
     /// Topology for announcements: switch namespace with a bridge, the announcer r1 and a client c
     /// whose neighbour table holds a stale entry for the VIP with another MAC.
     static func switched(_ lab: Lab) throws -> (r1: String, c: String, r1MAC: String) {
