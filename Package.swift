@@ -97,3 +97,10 @@ if Context.environment["VIPD_FUZZ"] == "1" {
     package.products.append(.executable(name: "vipd-fuzz-config", targets: ["vipd-fuzz-config"]))
     package.targets.append(.executableTarget(name: "vipd-fuzz-config", dependencies: ["VIPDConfig"], path: "Fuzz/ConfigHarness"))
 }
+
+// Release builds skip Swift's dynamic exclusivity checks (swift_beginAccess on every access to a
+// class's `var`): they were measured as a large share of the per-advert instructions
+// (docs/benchmarks.md, "Footprint"). The static checks stay; debug builds and tests keep them all.
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+}

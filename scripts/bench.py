@@ -36,6 +36,7 @@ IDLE_INSTANCES = 255
 IDLE_INTERVAL_MS = 100
 STRESS_INTERVAL_MS = 10
 LOAD_INTERVAL_MS = 10                 # stress-255-10: 255 instances at this interval (25,500 adverts/s)
+SCALE_LINKS = 4                       # scale-1020: 255 instances on each of 4 links (eth0 and 3 more)
 PROBE_INTERVAL_MS = 1.0
 PRE_WINDOW_S = 0.02                   # replies this long before the injection belong to the window
 POST_GARP_S = 0.1                     # ... and until this long after the new Master's first GARP
@@ -251,32 +252,69 @@ class Lab:
         info = json.loads(run(["ip", "-n", self.ns(k), "-j", "link", "show", "eth0"]))
         return info[0]["address"].lower()
 
+    def add_links(self, count):
+        """Links eth1 .. eth(count-1) between r1 and r2: one veth pair each, straight from router to
+        router (no switch), r1 192.0.2.(10j+21)/32, r2 192.0.2.(10j+22)/32 — the source addresses of
+        their adverts. The namespaces' deletion (`down`) deletes them."""
+        for j in range(1, count):
+            dev = f"eth{j}"
+            run(["ip", "-n", self.ns(1), "link", "add", dev, "type", "veth", "peer", "name", dev,
+                 "netns", self.ns(2)])
+            for k in (1, 2):
+                run(["ip", "-n", self.ns(k), "addr", "add", f"192.0.2.{10 * j + 20 + k}/32", "dev", dev])
+                run(["ip", "-n", self.ns(k), "link", "set", dev, "up"])
+
     def addresses(self, k):
-        info = json.loads(run(["ip", "-n", self.ns(k), "-j", "-4", "addr", "show", "dev", "eth0"]))
-        return {a["local"] for a in info[0].get("addr_info", [])} if info else set()
+        """{(device, IPv4 address)} of router k. A dump that raced with address changes ("Dump was
+        interrupted", on stderr; with 1,020 addresses being added it happens) is read again."""
+        for _ in range(20):
+            r = subprocess.run(["ip", "-n", self.ns(k), "-j", "-4", "addr", "show"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+            if r.returncode == 0 and "interrupted" not in r.stderr:
+                try:
+                    info = json.loads(r.stdout)
+                except ValueError:
+                    continue
+                return {(i["ifname"], a["local"]) for i in info for a in i.get("addr_info", [])}
+            time.sleep(0.05)
+        raise TrialError(f"ip addr show in {self.ns(k)} failed: {r.stderr.strip()[:300]}")
+
+    @staticmethod
+    def placed(addrs):
+        """Addresses as (device, address); a bare address is on eth0."""
+        return {("eth0", a) if isinstance(a, str) else a for a in addrs}
 
     def holds(self, k, addrs):
-        return set(addrs) <= self.addresses(k)
+        return self.placed(addrs) <= self.addresses(k)
 
     def holds_none(self, k, addrs):
-        return not (set(addrs) & self.addresses(k))
+        return not (self.placed(addrs) & self.addresses(k))
 
 
 # --- the daemons --------------------------------------------------------------------------------
 
 class Instance:
-    def __init__(self, vrid, vip, prefix):
-        self.vrid, self.vip, self.prefix = vrid, vip, prefix
+    def __init__(self, vrid, vip, prefix, interface="eth0"):
+        self.vrid, self.vip, self.prefix, self.interface = vrid, vip, prefix, interface
+        self.name = f"v{vrid}" if interface == "eth0" else f"{interface}v{vrid}"
+        self.placed = (interface, vip)
 
 
-def idle_instances():
+def idle_instances(interface="eth0"):
     """VRIDs 1..255, one IPv4 VIP each, /32, in two documentation ranges and never .0 or .255:
     VRID 1..127 -> 198.51.100.VRID, VRID 128..255 -> 203.0.113.(VRID-127)."""
     out = []
     for vrid in range(1, IDLE_INSTANCES + 1):
         vip = f"198.51.100.{vrid}" if vrid <= 127 else f"203.0.113.{vrid - 127}"
-        out.append(Instance(vrid, vip, 32))
+        out.append(Instance(vrid, vip, 32, interface))
     return out
+
+
+def scale_instances():
+    """scale-1020: the 255 instances of idle-255 on each of eth0 .. eth3 (VRIDs are per interface).
+    The documentation ranges hold fewer than 1,020 addresses, so every link reuses the same 255 VIPs:
+    each /32 is on up to 4 interfaces of the Master, which Linux allows (they are separate links)."""
+    return [i for j in range(SCALE_LINKS) for i in idle_instances(f"eth{j}")]
 
 
 class Daemon:
@@ -331,7 +369,7 @@ class Vipd(Daemon):
             lines.append(f"realtime_priority: {self.bench.args.realtime}")
         lines.append("instances:")
         for i in self.instances:
-            lines += [f"  - name: v{i.vrid}", "    interface: eth0", f"    vrid: {i.vrid}",
+            lines += [f"  - name: {i.name}", f"    interface: {i.interface}", f"    vrid: {i.vrid}",
                       f"    priority: {PRIORITY[self.k]}", f"    advert_interval: {self.interval_ms}ms",
                       f"    addresses: [{i.vip}/{i.prefix}]"]
         with open(self.config_path(), "w") as f:
@@ -398,7 +436,7 @@ class Keepalived(Daemon):
             out.append(f"  vrrp_rt_priority {self.bench.args.realtime}")
         out.append("}")
         for i in self.instances:
-            out += [f"vrrp_instance v{i.vrid} {{", "  state BACKUP", "  interface eth0",
+            out += [f"vrrp_instance {i.name} {{", "  state BACKUP", f"  interface {i.interface}",
                     f"  virtual_router_id {i.vrid}", f"  priority {PRIORITY[self.k]}",
                     f"  advert_int {interval:g}", "  version 3",
                     "  virtual_ipaddress {", f"    {i.vip}/{i.prefix}", "  }", "}"]
@@ -737,7 +775,7 @@ FAILOVER_SCENARIOS = [
     ("planned-100", "planned", 100),
     ("planned-10", "planned", 10),
 ]
-ALL_SCENARIOS = [s[0] for s in FAILOVER_SCENARIOS] + ["idle-255", "stress-10", "stress-255-10"]
+ALL_SCENARIOS = [s[0] for s in FAILOVER_SCENARIOS] + ["idle-255", "scale-1020", "stress-10", "stress-255-10"]
 
 
 class Bench:
@@ -767,7 +805,7 @@ class Bench:
         its first Backup: a transient Master at start-up). With `require_settled=False` a pair that does
         not settle within 30 s is returned anyway (stress-255-10 counts what happens next)."""
         cls = DAEMON_CLASSES[daemon]
-        vips = [i.vip for i in instances]
+        vips = [i.placed for i in instances]
         mdi = master_down_interval_s(BACKUP_PRIORITY, interval_ms / 1000.0)
         r1 = cls(self, self.lab, 1, workdir, instances, interval_ms)
         r1.start()
@@ -952,13 +990,16 @@ class Bench:
 
     # -- idle cost
 
-    def idle_trial(self, daemon, rep):
-        workdir = self.trial_dir("idle-255", daemon, rep)
-        inst = idle_instances()
-        vips = [i.vip for i in inst]
+    def idle_trial(self, daemon, rep, scenario="idle-255"):
+        """idle-255 (255 instances on eth0) or scale-1020 (255 on each of 4 links), 100 ms adverts."""
+        workdir = self.trial_dir(scenario, daemon, rep)
+        links = SCALE_LINKS if scenario == "scale-1020" else 1
+        inst = scale_instances() if links > 1 else idle_instances()
+        vips = [i.placed for i in inst]
         daemons = []
         try:
             self.lab.up()
+            self.lab.add_links(links)
             r1, r2, t_master, startup_extra = self.start_pair(daemon, workdir, inst, IDLE_INTERVAL_MS)
             daemons = [r1, r2]
             # Past both GARP bursts (at takeover and GARP_REPEAT_S later): steady state only.
@@ -997,7 +1038,7 @@ class Bench:
         injected: every transition in the window is a false one. CPU of both nodes over the window."""
         workdir = self.trial_dir("stress-255-10", daemon, rep)
         inst = idle_instances()
-        vips = [i.vip for i in inst]
+        vips = [i.placed for i in inst]
         daemons = []
         seconds = self.args.load_seconds
         try:
@@ -1108,8 +1149,8 @@ class Bench:
                     log(f"rep {rep}/{self.args.reps} {scenario} {daemon}")
                     order_note.append(f"{rep}:{scenario}:{daemon}")
                     try:
-                        if scenario == "idle-255":
-                            res = self.idle_trial(daemon, rep)
+                        if scenario in ("idle-255", "scale-1020"):
+                            res = self.idle_trial(daemon, rep, scenario)
                         elif scenario == "stress-10":
                             res = self.stress_trial(daemon, rep)
                         elif scenario == "stress-255-10":
@@ -1151,12 +1192,20 @@ def figures():
         out.append((key, "decision_to_garp_ms", f"decision → first GARP, {key} ({base})", "ms", "", None, "garp"))
     out += [
         ("idle-255", "master_cpu_pct", "255 instances @100 ms: Master CPU", "% core", "", None, "cpu"),
-        ("idle-255", "backup_cpu_pct", "255 instances @100 ms: Backup CPU", "% core", "", None, "cpu"),
+        ("idle-255", "backup_cpu_pct", "255 instances @100 ms: Backup CPU", "% core", "", None, "cpu-le"),
         ("idle-255", "master_rss_mib", "255 instances @100 ms: Master RSS", "MiB", "", None, "rss"),
         ("idle-255", "backup_rss_mib", "255 instances @100 ms: Backup RSS", "MiB", "", None, "rss"),
         ("idle-255", "master_pss_mib", "  Master PSS (shared pages split)", "MiB", "", None, None),
         ("idle-255", "backup_pss_mib", "  Backup PSS (shared pages split)", "MiB", "", None, None),
         ("idle-255", "window_transitions", "  transitions during the idle window", "transitions", "0", 0, "stress"),
+        ("scale-1020", "master_cpu_pct", "1,020 instances (4 links × 255) @100 ms: Master CPU", "% core", "", None, None),
+        ("scale-1020", "backup_cpu_pct", "1,020 instances @100 ms: Backup CPU", "% core", "", None, None),
+        ("scale-1020", "master_rss_mib", "1,020 instances @100 ms: Master RSS", "MiB", "", None, None),
+        ("scale-1020", "backup_rss_mib", "1,020 instances @100 ms: Backup RSS", "MiB", "", None, None),
+        ("scale-1020", "window_transitions", "  transitions during the window (no flap)", "transitions", "0", 0,
+         "stress"),
+        ("scale-1020", "startup_transitions_r2_extra", "  Backup briefly Master at start-up", "transitions", "", None,
+         None),
         ("stress-10", "transitions", "false failovers @10 ms under stress-ng --cpu 2", "transitions", "0", 0,
          "stress"),
         ("stress-10", "takeovers_sender_side", "  takeovers after the Master was silent ≥ MDI", "takeovers", "", None,
@@ -1388,7 +1437,8 @@ def write_report(bench, args, started, order):
         flaps = sum(1 for t in trials if (t.get("startup_transitions_r2_extra") or 0) > 0)
         skipped = [t["prober_skipped_slots"] for t in trials if t.get("prober_skipped_slots") is not None]
         takeovers = [(t["rep"], k) for t in bench.results.get("stress-10", {}).get(d, []) for k in t.get("takeovers", [])]
-        unstable = sum(1 for t in bench.results.get("idle-255", {}).get(d, []) if t.get("stable") is False)
+        unstable = sum(1 for sc in ("idle-255", "scale-1020") for t in bench.results.get(sc, {}).get(d, [])
+                       if t.get("stable") is False)
         line = (f"- {d}: the Backup was briefly Master at start-up (before any probe) in {flaps} of {len(trials)} "
                 f"trials; idle windows left out of the CPU figures because instances changed hands: {unstable}")
         if skipped:
