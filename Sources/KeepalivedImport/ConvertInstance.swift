@@ -433,7 +433,13 @@ extension Converter {
             guard !draft.trackScriptNames.contains(Values.vipdName(name)) else { continue }
             var weight: (Int, SourceLocation)?
             var reverse: Bool?
-            if line.words.count >= 3, line.words[1] == "weight" {
+            // keepalived 2.2.7 (alloc_track_script) ignores the line for an unknown option or a
+            // weight without a value.
+            if line.words.count > 1 && line.words[1] != "weight" || line.words.count == 2 {
+                note(line.location, "track_script \(line.words.joined(separator: " ")): keepalived ignores the whole line (\(line.words.count == 2 ? "weight without a value" : "it knows no option \(line.words[1]) there")), so \(name) is not tracked; so does the import: write `\(name)` or `\(name) weight W`")
+                continue
+            }
+            if line.words.count >= 3 {
                 guard let w = Values.integer(line.words[2], in: -254...254) else { invalid(line, "weight -254–254"); continue }
                 weight = (w, line.location)
                 if line.words.count > 3 && line.words[3] == "reverse" { reverse = true }
