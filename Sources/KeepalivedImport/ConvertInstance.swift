@@ -385,9 +385,9 @@ extension Converter {
     /// `track_interface` lines as keepalived 2.2.7 reads them (`alloc_track_if` in vrrp_track.c):
     /// a second word other than `weight`, or `weight` without a value, makes it ignore the line; a
     /// weight outside -254–254 becomes 0 (Fault while down). On an address owner, keepalived stops
-    /// tracking an interface with a weight (vrrp_complete_instance); a sync group's tracking on a
-    /// group with an owner keeps the interface with weight 0 (`group`).
-    mutating func trackInterfaces(_ block: Statement, into draft: inout InstanceDraft, group: Bool = false) {
+    /// tracking an interface with a weight (vrrp_complete_instance); a sync group's tracking
+    /// (`groupHasOwner` not nil) keeps the interface, with weight 0 when a member is an owner.
+    mutating func trackInterfaces(_ block: Statement, into draft: inout InstanceDraft, groupHasOwner: Bool? = nil) {
         for line in block.block ?? [] {
             let name = line.keyword
             guard !draft.trackInterfaceNames.contains(name) else { continue }
@@ -411,11 +411,11 @@ extension Converter {
                          ? "track_interface \(name) weight 0 reverse: keepalived puts the instance in Fault while \(name) is up; vipd has no reverse: the import tracks it without it (Fault while down), the opposite: remove the line or track another interface"
                          : "track_interface \(name) weight \(w) reverse: keepalived's reverse changes the priority by \(-w) while \(name) is \(w < 0 ? "down" : "up"); vipd has no reverse for interfaces: the weight is kept without it (\(w) while \(name) is \(w < 0 ? "down" : "up")), the opposite: change the weight before migrating")
                 }
-                if draft.priority == 255 && w != 0 && !group {
+                if draft.priority == 255 && w != 0 && groupHasOwner == nil {
                     note(line.location, "track_interface \(name) weight \(w) on an instance with priority 255 (the address owner, whose priority cannot change): keepalived stops tracking \(name) (it logs \"ignoring … tracked interface … due to address owner\"), and so does the import: the instance stays Master while \(name) is down; write it without a weight to put the instance in Fault instead")
                     continue
                 }
-                if draft.priority == 255 && w != 0 {
+                if groupHasOwner == true && w != 0 {
                     note(line.location, "track_interface \(name) weight \(w) in the tracking of a sync group with an address owner (priority 255): keepalived clears the weight, and so does the import: the instance goes to Fault while the interface is down; write no weight or lower the priority")
                     entries.append(YAMLEntry("weight", .scalar("0"), line.location))
                 } else if let valid {
@@ -427,7 +427,7 @@ extension Converter {
         }
     }
 
-    mutating func trackScripts(_ block: Statement, into draft: inout InstanceDraft, group: Bool = false) {
+    mutating func trackScripts(_ block: Statement, into draft: inout InstanceDraft, groupHasOwner: Bool? = nil) {
         for line in block.block ?? [] {
             let name = line.keyword
             guard !draft.trackScriptNames.contains(Values.vipdName(name)) else { continue }
@@ -445,7 +445,7 @@ extension Converter {
                 if line.words.count > 3 && line.words[3] == "reverse" { reverse = true }
                 if line.words.count > 3 && line.words[3] == "noreverse" { reverse = false }
             }
-            if let element = trackScript(name, at: line.location, weight: weight, reverse: reverse, ownerPriority: draft.priority, group: group) {
+            if let element = trackScript(name, at: line.location, weight: weight, reverse: reverse, ownerPriority: draft.priority, groupHasOwner: groupHasOwner) {
                 draft.trackScriptNames.insert(Values.vipdName(name))
                 draft.trackScripts.append(element)
             }
@@ -453,10 +453,10 @@ extension Converter {
     }
 
     /// A sync group's tracking, added to one member (as keepalived applies it to every member).
-    mutating func applyGroupTracking(_ index: Int) {
+    mutating func applyGroupTracking(_ index: Int, groupHasOwner: Bool) {
         var draft = instances[index]
         for block in draft.groupTracking {
-            if block.keyword == "track_interface" { trackInterfaces(block, into: &draft, group: true) } else { trackScripts(block, into: &draft, group: true) }
+            if block.keyword == "track_interface" { trackInterfaces(block, into: &draft, groupHasOwner: groupHasOwner) } else { trackScripts(block, into: &draft, groupHasOwner: groupHasOwner) }
         }
         draft.groupTracking = []
         instances[index] = draft

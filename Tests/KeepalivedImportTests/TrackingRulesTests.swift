@@ -94,4 +94,50 @@ import Testing
         #expect(dropped.yaml.contains("weight: -30"))
         #expect(!dropped.notes.contains { $0.message.contains("reverse") })
     }
+
+    /// A sync group's own tracking: keepalived clears the weights on every member when one member
+    /// is an address owner, and keeps them otherwise.
+    @Test(arguments: [255, 200])
+    func aSyncGroupWithAnOwnerMemberClearsItsWeights(_ ownerPriority: Int) throws {
+        let text = """
+        \(Self.check)
+        vrrp_instance A {
+            interface eth0
+            virtual_router_id 51
+            priority \(ownerPriority)
+            virtual_ipaddress {
+                192.0.2.100/24
+            }
+        }
+        vrrp_instance B {
+            interface eth0
+            virtual_router_id 52
+            priority 100
+            virtual_ipaddress {
+                192.0.2.101/24
+            }
+        }
+        vrrp_sync_group G {
+            group {
+                A
+                B
+            }
+            track_interface {
+                eth1 weight -10
+            }
+            track_script {
+                chk
+            }
+        }
+        """
+        let result = try KeepalivedImport.convert(file: "/k.conf", configID: "r1", fileSystem: .inMemory(["/k.conf": text]))
+        let owner = ownerPriority == 255
+        // Both members track both, with the group's weights or (with an owner) weight 0.
+        #expect(result.yaml.components(separatedBy: "name: eth1").count == 3)
+        #expect(result.yaml.components(separatedBy: "name: chk").count == 3)
+        #expect(result.yaml.contains("weight: -10") == !owner)
+        #expect(result.yaml.contains("weight: -20") == !owner)
+        // One note per line (the same for both members).
+        #expect(result.notes.filter { $0.message.contains("sync group with an address owner") }.count == (owner ? 2 : 0))
+    }
 }
