@@ -382,42 +382,70 @@ extension Converter {
         return [(address, line.location)]
     }
 
-    mutating func trackInterfaces(_ block: Statement, into draft: inout InstanceDraft) {
+    /// `track_interface` lines as keepalived 2.2.7 reads them (`alloc_track_if` in vrrp_track.c):
+    /// a second word other than `weight`, or `weight` without a value, makes it ignore the line; a
+    /// weight outside -254–254 becomes 0 (Fault while down). On an address owner, keepalived stops
+    /// tracking an interface with a weight (vrrp_complete_instance); a sync group's tracking
+    /// (`groupHasOwner` not nil) keeps the interface, with weight 0 when a member is an owner.
+    mutating func trackInterfaces(_ block: Statement, into draft: inout InstanceDraft, groupHasOwner: Bool? = nil) {
         for line in block.block ?? [] {
             let name = line.keyword
             guard !draft.trackInterfaceNames.contains(name) else { continue }
             var entries = [YAMLEntry("name", .scalar(YAMLWriter.string(name)), line.location)]
-            if line.words.count >= 3, line.words[1] == "weight" {
-                guard let w = Values.integer(line.words[2], in: -254...254) else { invalid(line, "weight -254–254"); continue }
+            if line.words.count > 1 && line.words[1] != "weight" {
+                note(line.location, "track_interface \(line.words.joined(separator: " ")): keepalived ignores the whole line (it knows no option \(line.words[1]) there), so \(name) is not tracked; so does the import: remove the line, or write `\(name)` or `\(name) weight W`")
+                continue
+            }
+            if line.words.count == 2 {
+                note(line.location, "track_interface \(name) weight without a value: keepalived ignores the line, so \(name) is not tracked; so does the import: write `weight W` or remove it")
+                continue
+            }
+            if line.words.count >= 3 {
+                let valid = Values.integer(line.words[2], in: -254...254)
+                if valid == nil {
+                    note(line.location, "track_interface \(name) weight \(line.words[2]): not -254–254, so keepalived tracks \(name) without a weight (Fault while it is down); so does the import: correct the weight")
+                }
+                let w = valid ?? 0
                 if line.words.count > 3 && line.words[3] == "reverse" {
-                    note(line.location, "track_interface \(name) weight \(w) reverse is not converted as reverse: vipd adds the weight while the interface is down; the weight is kept without reverse")
+                    note(line.location, w == 0
+                         ? "track_interface \(name) weight 0 reverse: keepalived puts the instance in Fault while \(name) is up; vipd has no reverse: the import tracks it without it (Fault while down), the opposite: remove the line or track another interface"
+                         : "track_interface \(name) weight \(w) reverse: keepalived's reverse changes the priority by \(-w) while \(name) is \(w < 0 ? "down" : "up"); vipd has no reverse for interfaces: the weight is kept without it (\(w) while \(name) is \(w < 0 ? "down" : "up")), the opposite: change the weight before migrating")
                 }
-                if draft.priority == 255 && w != 0 {
-                    note(line.location, "track_interface \(name) weight \(w) on an instance with priority 255 (whose priority cannot change): keepalived sets it to 0 and so does the import: the instance goes to Fault while the interface is down; write weight 0 or lower the priority")
+                if draft.priority == 255 && w != 0 && groupHasOwner == nil {
+                    note(line.location, "track_interface \(name) weight \(w) on an instance with priority 255 (the address owner, whose priority cannot change): keepalived stops tracking \(name) (it logs \"ignoring … tracked interface … due to address owner\"), and so does the import: the instance stays Master while \(name) is down; write it without a weight to put the instance in Fault instead")
+                    continue
+                }
+                if groupHasOwner == true && w != 0 {
+                    note(line.location, "track_interface \(name) weight \(w) in the tracking of a sync group with an address owner (priority 255): keepalived clears the weight, and so does the import: the instance goes to Fault while the interface is down; write no weight or lower the priority")
                     entries.append(YAMLEntry("weight", .scalar("0"), line.location))
-                } else {
-                    entries.append(YAMLEntry("weight", .scalar("\(w)"), line.location))
+                } else if let valid {
+                    entries.append(YAMLEntry("weight", .scalar("\(valid)"), line.location))
                 }
-            } else if line.words.count > 1 {
-                note(line.location, "track_interface \(line.words.joined(separator: " ")): only `weight W` is understood; the rest is not converted")
             }
             draft.trackInterfaceNames.insert(name)
             draft.trackInterfaces.append(YAMLElement(.mapping(entries), line.location))
         }
     }
 
-    mutating func trackScripts(_ block: Statement, into draft: inout InstanceDraft) {
+    mutating func trackScripts(_ block: Statement, into draft: inout InstanceDraft, groupHasOwner: Bool? = nil) {
         for line in block.block ?? [] {
             let name = line.keyword
             guard !draft.trackScriptNames.contains(Values.vipdName(name)) else { continue }
             var weight: (Int, SourceLocation)?
-            var reverse: SourceLocation?
-            if line.words.count >= 3, line.words[1] == "weight" {
+            var reverse: Bool?
+            // keepalived 2.2.7 (alloc_track_script) ignores the line for an unknown option or a
+            // weight without a value.
+            if line.words.count > 1 && line.words[1] != "weight" || line.words.count == 2 {
+                note(line.location, "track_script \(line.words.joined(separator: " ")): keepalived ignores the whole line (\(line.words.count == 2 ? "weight without a value" : "it knows no option \(line.words[1]) there")), so \(name) is not tracked; so does the import: write `\(name)` or `\(name) weight W`")
+                continue
+            }
+            if line.words.count >= 3 {
                 guard let w = Values.integer(line.words[2], in: -254...254) else { invalid(line, "weight -254–254"); continue }
                 weight = (w, line.location)
-                if line.words.count > 3 && line.words[3] == "reverse" { reverse = line.location }
+                if line.words.count > 3 && line.words[3] == "reverse" { reverse = true }
+                if line.words.count > 3 && line.words[3] == "noreverse" { reverse = false }
             }
-            if let element = trackScript(name, at: line.location, weight: weight, reverse: reverse, ownerPriority: draft.priority) {
+            if let element = trackScript(name, at: line.location, weight: weight, reverse: reverse, ownerPriority: draft.priority, groupHasOwner: groupHasOwner) {
                 draft.trackScriptNames.insert(Values.vipdName(name))
                 draft.trackScripts.append(element)
             }
@@ -425,10 +453,10 @@ extension Converter {
     }
 
     /// A sync group's tracking, added to one member (as keepalived applies it to every member).
-    mutating func applyGroupTracking(_ index: Int) {
+    mutating func applyGroupTracking(_ index: Int, groupHasOwner: Bool) {
         var draft = instances[index]
         for block in draft.groupTracking {
-            if block.keyword == "track_interface" { trackInterfaces(block, into: &draft) } else { trackScripts(block, into: &draft) }
+            if block.keyword == "track_interface" { trackInterfaces(block, into: &draft, groupHasOwner: groupHasOwner) } else { trackScripts(block, into: &draft, groupHasOwner: groupHasOwner) }
         }
         draft.groupTracking = []
         instances[index] = draft

@@ -222,13 +222,24 @@ struct Converter {
     }
 
     /// The track-script entry of `name` for an instance, with an optional weight override.
-    mutating func trackScript(_ name: String, at reference: SourceLocation, weight: (Int, SourceLocation)?, reverse: SourceLocation?, ownerPriority: Int) -> YAMLElement? {
+    /// One `track_script` line: `reverse` is the line's own `reverse`/`noreverse` (nil: the
+    /// vrrp_script's); `groupHasOwner` is nil for the instance's own tracking, and for a sync
+    /// group's whether a member of the group is an address owner (keepalived then clears weights).
+    mutating func trackScript(_ name: String, at reference: SourceLocation, weight: (Int, SourceLocation)?, reverse: Bool?,
+                              ownerPriority: Int, groupHasOwner: Bool? = nil) -> YAMLElement? {
         guard var script = scripts[name] else {
             note(reference, "track_script \(name): no vrrp_script \(name) is defined, so nothing is tracked (keepalived ignores it too); define it or remove the line")
             return nil
         }
         guard script.order < position else {
             note(reference, "track_script \(name): vrrp_script \(name) comes later in the configuration (\(script.location)), and keepalived 2.2 ignores a track_script naming a script not yet defined; so does the import: move the vrrp_script block above this one")
+            return nil
+        }
+        let effectiveWeight = weight ?? script.weight
+        if ownerPriority == 255 && groupHasOwner == nil, let (w, at) = effectiveWeight, w != 0 {
+            // keepalived 2.2.7, vrrp_complete_instance: an address owner "ignoring tracked script …
+            // with weights due to address_owner"; it is not tracked at all.
+            note(weight != nil ? reference : at, "track_script \(name): weight \(w) on an instance with priority 255 (the address owner, whose priority cannot change): keepalived ignores a weighted script there and does not track it (the instance stays Master while it fails), and so does the import; to put the instance in Fault while it fails, write weight 0")
             return nil
         }
         script.used = true
@@ -266,12 +277,16 @@ struct Converter {
             }
             entries.append(YAMLEntry("timeout", .scalar(Values.duration(microseconds: bounded)), at))
         }
-        if let reverse = reverse ?? script.reverse {
-            note(reverse, "weight … reverse is not converted: vipd adds a negative weight while the script fails and a positive one while it succeeds; the weight is kept without reverse: change its sign or the script's exit status to get the same effect")
+        if reverse ?? (script.reverse != nil), let (w, at) = effectiveWeight, w != 0 {
+            // keepalived (process_script_update_priority): W < 0 applies while the script fails,
+            // W > 0 while it succeeds, and reverse multiplies it by -1.
+            note(reverse != nil ? reference : script.reverse ?? at, "track_script \(name): weight \(w) with reverse: keepalived changes the priority by \(-w) while the script \(w < 0 ? "fails" : "succeeds"); vipd has no reverse: the import writes weight \(w) (\(w) while the script \(w < 0 ? "fails" : "succeeds")), the opposite; for keepalived's behaviour, invert the script's exit status and write weight \(-w)")
+        } else if reverse ?? (script.reverse != nil) {
+            note(reverse != nil ? reference : script.reverse ?? reference, "track_script \(name): reverse without a weight: keepalived puts the instance in Fault while the script succeeds; vipd has no reverse: the import faults it while the script fails, the opposite; invert the script's exit status")
         }
-        if let (w, at) = weight ?? script.weight {
-            if ownerPriority == 255 && w != 0 {
-                note(at, "track_script \(name): weight \(w) on an instance with priority 255 (the address owner, whose priority cannot change): keepalived sets it to 0 and so does the import: the instance goes to Fault while the script fails; write weight 0 or lower the priority")
+        if let (w, at) = effectiveWeight {
+            if groupHasOwner == true && w != 0 {
+                note(at, "track_script \(name): weight \(w) in the tracking of a sync group with an address owner (priority 255): keepalived clears the weight, and so does the import: the instance goes to Fault while the script fails; write weight 0 or lower the priority")
                 entries.append(YAMLEntry("weight", .scalar("0"), at))
             } else {
                 entries.append(YAMLEntry("weight", .scalar("\(w)"), at))
@@ -328,7 +343,8 @@ struct Converter {
                 note(s.location, "vrrp_sync_group \(name) \(s.keyword) is not converted: vipd's sync groups list their instances only")
             }
         }
-        for index in memberIndices { applyGroupTracking(index) }
+        let hasOwner = memberIndices.contains { instances[$0].priority == 255 }
+        for index in memberIndices { applyGroupTracking(index, groupHasOwner: hasOwner) }
         guard !members.isEmpty else {
             note(block.location, "vrrp_sync_group \(name) has no instance left, so it is not converted")
             return

@@ -112,7 +112,9 @@ extension Daemon {
     }
 
     /// The router's VRRP socket: on its interface, or on its macvlan with a virtual MAC, so that
-    /// advertisements carry the virtual MAC as source (RFC 9568 §7.3) and switches keep learning it.
+    /// advertisements carry the virtual MAC as source (RFC 9568 §7.3) and switches keep learning it;
+    /// a unicast router's stays on its interface, where its peers' adverts arrive
+    /// (`RouterRuntime.socketInterfaceIndex`).
     func openSocket(for runtime: RouterRuntime, source: IPAddress) throws {
         let key = SocketKey(interfaceIndex: runtime.socketInterfaceIndex, family: runtime.key.family, source: source)
         runtime.socketKey = key

@@ -27,9 +27,13 @@ final class RouterRuntime {
     var addressInterfaceName: String
     /// Where the VRRP socket goes: with the addresses (the interface, or its virtual-MAC macvlan),
     /// except for `announce: route`, whose addresses are on `route.device` and whose adverts still go
-    /// out of `interface`.
-    var socketInterfaceIndex: Int32 { instance.route == nil ? addressInterfaceIndex : interfaceIndex }
-    var socketInterfaceName: String { instance.route == nil ? addressInterfaceName : interfaceName }
+    /// out of `interface`, and for unicast: peers address their adverts to our unicast source, an
+    /// address of `interface`, so they arrive there and never on the macvlan (a socket on the
+    /// macvlan would hear no peer). keepalived does the same: unicast with use_vmac turns on its
+    /// vmac_xmit_base (adverts sent and received on the base interface).
+    var socketInterfaceIndex: Int32 { socketOnInterface ? interfaceIndex : addressInterfaceIndex }
+    var socketInterfaceName: String { socketOnInterface ? interfaceName : addressInterfaceName }
+    private var socketOnInterface: Bool { instance.route != nil || instance.unicast != nil }
     /// Source MAC of announcements.
     var announceMAC: [UInt8]
     var socketKey: SocketKey?

@@ -48,6 +48,8 @@ public struct DaemonSimulationStats: Sendable, Equatable {
     /// Instances that ran in unicast mode, with a virtual MAC.
     public var unicastInstances = 0
     public var virtualMACInstances = 0
+    /// Instances with both (their adverts arrive on the parent interface, not on the macvlan).
+    public var unicastVirtualMACInstances = 0
     public var hooks = 0
     /// Transitions whose hook the daemon folded into a later one (the bounded hook queue).
     public var coalescedHooks = 0
@@ -64,7 +66,7 @@ public struct DaemonSimulationStats: Sendable, Equatable {
         seeds += other.seeds; phases += other.phases; settledChecks += other.settledChecks
         crashes += other.crashes; stops += other.stops; reloads += other.reloads
         handovers += other.handovers; approvals += other.approvals;
-        unicastInstances += other.unicastInstances; virtualMACInstances += other.virtualMACInstances; hooks += other.hooks; coalescedHooks += other.coalescedHooks; virtualNanoseconds += other.virtualNanoseconds
+        unicastInstances += other.unicastInstances; virtualMACInstances += other.virtualMACInstances; unicastVirtualMACInstances += other.unicastVirtualMACInstances; hooks += other.hooks; coalescedHooks += other.coalescedHooks; virtualNanoseconds += other.virtualNanoseconds
         starvations += other.starvations; withdrawnExpiries += other.withdrawnExpiries
         routedInstances += other.routedInstances; anycastInstances += other.anycastInstances
     }
@@ -240,6 +242,7 @@ public final class DaemonScenario {
         stats.seeds = 1
         stats.unicastInstances = instances.filter(\.unicast).count
         stats.virtualMACInstances = instances.filter(\.virtualMAC).count
+        stats.unicastVirtualMACInstances = instances.filter { $0.unicast && $0.virtualMAC }.count
         stats.virtualNanoseconds = world.now
         stats.hooks = world.hosts.reduce(0) { $0 + $1.hooks.count }
         stats.coalescedHooks = world.hosts.reduce(0) { $0 + $1.hooks.reduce(0) { $0 + $1.folded } }

@@ -279,7 +279,12 @@ final class SimEndpoint: VRRPEndpoint {
         for other in world.hosts where other !== host {
             guard let otherPlane = other.plane, otherPlane.running else { continue }
             for endpoint in otherPlane.endpoints where endpoint.open && endpoint.family == family {
-                if !destination.isMulticast && !other.addresses.contains(where: { $0.prefix.address == destination }) { continue }
+                // Unicast reaches only a socket on the interface that holds the address (the frame goes
+                // to that interface's MAC, and a raw socket bound to a device hears what enters it):
+                // not a socket on a macvlan of it. Multicast reaches the parent and its macvlans.
+                if !destination.isMulticast && !other.addresses.contains(where: {
+                    $0.prefix.address == destination && $0.interfaceIndex == endpoint.interfaceIndex
+                }) { continue }
                 if world.random.chance(world.loss) { continue }
                 let packet = QueuedPacket(
                     packet: ReceivedPacket(payload: payload, source: source, destination: destination, hopLimit: 255,

@@ -27,6 +27,7 @@ struct DaemonSimulationTests {
             #expect(report.stats.approvals > 0)
             #expect(report.stats.unicastInstances > 0)
             #expect(report.stats.virtualMACInstances > 0)
+            #expect(report.stats.unicastVirtualMACInstances > 0)
             #expect(report.stats.hooks > 0)
             #expect(report.stats.coalescedHooks > 0)
             #expect(report.stats.starvations > 0)

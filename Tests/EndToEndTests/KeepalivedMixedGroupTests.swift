@@ -12,12 +12,11 @@
 // or is reported as a finding in docs/migrating-from-keepalived.md), and so is no step here:
 // - scripts: chk_disk is `weight 10 reverse` in its vrrp_script and `weight -30` in track_script;
 //   keepalived 2.2.7 keeps the reverse (a failing chk_disk raised VI_1 from 100 to 130), the import
-//   drops it (its note says so). chk_haproxy failing on VI_2 (priority 255): keepalived 2.2.7 left VI_2
-//   Master at 255; the import writes weight 0, under which vipd puts VI_2 in Fault.
-// - names-families: every track_interface line is one the import changes (eth1 `reverse` dropped,
-//   eth2 `weight 300` left out, eth3 `something` tracked without weight, while keepalived 2.2.7 left
-//   r1 Master with eth3 down); its steps are election, failover and preemption only.
-// - v3-unicast: disabled, see v3UnicastMixedGroup below.
+//   drops it (its note says so, and how to get keepalived's behaviour). chk_haproxy on VI_2 (the
+//   address owner) is a step: keepalived ignores a weighted script on an owner, and so does the import.
+// - names-families: eth1 `weight -10 reverse` (vipd has no reverse; in a sync group keepalived also
+//   clears a member's own weights) and eth2 `weight 300` (keepalived tracks it without a weight) are
+//   no step; eth3 `something` is: keepalived ignores the whole line, and so does the import.
 //
 // Fixtures not run here, and why:
 // - auth-hmac: auth_hmac is vipd's own authentication; keepalived 2.2.7 knows no auth_hmac, so no
@@ -124,6 +123,11 @@ extension MixedFixture {
             // keepalived and the import, which then check every second.
         ] + MixedStep.scriptRoundTrip("chk_fraction", "r1 chk_fraction fails (no weight: VI_1 Fault; VI_2 does not track it)",
                                       failing: [2, 1], hold: masterDown1s + 2)
+          // chk_haproxy (weight -20, fall 3 and rise 2 every 2 s): VI_1 drops to 80 under r2's 99; VI_2
+          // is r1's address owner, where keepalived ignores a weighted script (and the import leaves
+          // it out): it stays Master.
+          + MixedStep.scriptRoundTrip("chk_haproxy", "r1 chk_haproxy fails (VI_1 to r2; the owner VI_2 ignores it)",
+                                      failing: [2, 1], hold: 3 * 2 + masterDown1s + 2)
           + [.sigterm(masters: [2, 2])])
 
     /// Names vipd renames, IPv6 instances (keepalived's v2-over-IPv6 extension on one), a sync group,
@@ -138,6 +142,10 @@ extension MixedFixture {
         edits: [("    version 2\n", "    version 3\n")],
         steps: [
             MixedStep(name: "election", actions: [], hold: 4.5, masters: [1, 1]),
+            // `eth3 something`: keepalived ignores the line, eth3 is not tracked; nor by the import.
+            MixedStep(name: "r1 eth3 down (not tracked: r1 stays)", actions: [.linkDown(1, "eth3")], hold: masterDown1s,
+                      masters: [1, 1], early: false),
+            MixedStep(name: "r1 eth3 up", actions: [.linkUp(1, "eth3")], hold: 1, masters: [1, 1], early: false),
             .sigterm(masters: [2, 2]),
             MixedStep(name: "r1 started again (the group preempts back)", actions: [.start(1)], hold: 4.5, masters: [1, 1]),
         ])
@@ -152,14 +160,12 @@ struct KeepalivedMixedGroupTests {
         try Self.check(fixture)
     }
 
-    /// v3-unicast does not pass yet: web (unicast with use_vmac, imported as virtual_mac) splits.
-    /// keepalived hears vipd's unicast adverts, vipd does not act on its peers' unicast adverts:
-    /// with keepalived on r1, vipd on r2 and r3 both became Master of web and stayed so; with vipd on
-    /// r1, r1 returning became a second Master beside keepalived's r2 (nopreempt). web6 (IPv6
-    /// multicast) and owner (VRRPv2 multicast, priority 255) agreed every time. Without use_vmac
-    /// (tried once, not kept: it changes what the fixture tests) all three runs agree, 37 s.
-    @Test(.disabled("vipd with unicast and virtual_mac does not act on its peers' unicast adverts (see the comment)"))
-    func v3UnicastMixedGroup() throws {
+    /// v3-unicast on its own: web is unicast with use_vmac (imported as virtual_mac), which keepalived
+    /// sends and receives on the base interface (its parser turns on vmac_xmit_base); vipd did it on
+    /// the macvlan until this was found here, and heard none of its peers' unicast adverts
+    /// (UnicastVMACTests.unicastWithVirtualMACElectsOneMaster). The fixture's `vrrp_rt_priority`
+    /// stays dropped in the lab (see MixedFixture.v3Unicast's edits).
+    @Test func v3UnicastMixedGroup() throws {
         try Self.check(MixedFixture.v3Unicast)
     }
 

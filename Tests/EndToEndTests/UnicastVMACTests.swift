@@ -56,6 +56,38 @@ extension LabScenarios {
             #expect(lab.clientNeighborMAC(Lab.vip4) == vmac)
         }
 
+        /// Unicast and a virtual MAC together (keepalived's `unicast_peer` with `use_vmac`): peers'
+        /// adverts are addressed to the router's own address on eth0, so they arrive on eth0 and never
+        /// on the macvlan. The two tests above have one or the other only; with a VRRP socket on the
+        /// macvlan every router here heard no peer and all three were Master at once.
+        @Test func unicastWithVirtualMACElectsOneMaster() throws {
+            let lab = try Lab(routers: 3)
+            defer { lab.teardown() }
+            let vmac = "00:00:5e:00:01:33"
+            func body(_ k: Int, _ priority: Int) -> String {
+                let peers = (1...3).filter { $0 != k }.map { lab.routerAddress($0) }.joined(separator: ", ")
+                return config(instanceYAML(priority: priority, addresses: ["\(Lab.vip4)/24"],
+                                           extra: "virtual_mac: true\nunicast: { source: \(lab.routerAddress(k)), peers: [\(peers)] }"))
+            }
+            // The lowest first: it is Master alone until the others hear it and preempt it.
+            for (k, priority) in [(3, 100), (2, 150), (1, 200)] { try lab.start(k, config: body(k, priority)) }
+            lab.expectSoleHolder(Lab.vip4, 1)
+            #expect(waitUntil(5) { lab.masters("web") == [1] && lab.state(2, "web") == "Backup" && lab.state(3, "web") == "Backup" },
+                    "masters: \(lab.masters("web"))\n\(lab.logs())")
+            // Each Backup names r1 once it has heard r1's advert (r3 may still name r2 for an interval).
+            #expect(waitUntil(3) { (2...3).allSatisfy { lab.routerStatus($0, "web")?.master == lab.routerAddress(1) } },
+                    "r2 and r3 name \((2...3).map { lab.routerStatus($0, "web")?.master ?? "nothing" }) as Master")
+            #expect(lab.clientNeighborMAC(Lab.vip4) == vmac)
+            lab.cutLink(1)
+            lab.expectSoleHolder(Lab.vip4, 2)
+            #expect(waitUntil(5) { lab.masters("web") == [2] && lab.state(3, "web") == "Backup" }, "masters: \(lab.masters("web"))")
+            #expect(lab.clientNeighborMAC(Lab.vip4) == vmac)
+            lab.restoreLink(1)
+            lab.expectSoleHolder(Lab.vip4, 1)
+            #expect(waitUntil(5) { lab.masters("web") == [1] && lab.state(2, "web") == "Backup" && lab.state(3, "web") == "Backup" },
+                    "masters: \(lab.masters("web"))\n\(lab.logs())")
+        }
+
         /// A host with `net.ipv4.conf.all.rp_filter=1` (strict): the kernel would filter the VMAC with
         /// the larger of `all` and its own 0, drop the client's ARP and pings to the VIP (checked by
         /// hand: 100 % loss, neighbour INCOMPLETE). vipd moves `all`'s value onto `default` and the
