@@ -159,6 +159,41 @@ public final class RouteNetlink {
         }
     }
 
+    /// The routing protocol number of vipd's local routes (`ip route show table local proto 98`).
+    public static let localRouteProtocol: UInt8 = 98
+    /// Their metric: not the kernel's 0, so that a configured address's own local route and ours
+    /// can exist side by side.
+    public static let localRouteMetric: UInt32 = 98
+
+    /// Adds vipd's local route for `address` on `interfaceIndex` (table local, type local);
+    /// already present is success.
+    public func addLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws(NetlinkError) {
+        let operation = "add local route \(address) dev #\(interfaceIndex)"
+        do throws(NetlinkError) {
+            _ = try request(operation, NetlinkCodec.localRoute(add: true, address: address, interfaceIndex: interfaceIndex,
+                                                               protocol: Self.localRouteProtocol, metric: Self.localRouteMetric,
+                                                               sequence: nextSequence()))
+        } catch .kernel(_, let errno) where errno == EEXIST {
+            return
+        } catch .kernel(_, let errno) where errno == ENODEV {
+            throw .noSuchInterfaceIndex(interfaceIndex)
+        }
+    }
+
+    /// Removes vipd's local route for `address` on `interfaceIndex`; already absent is success.
+    public func removeLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws(NetlinkError) {
+        let operation = "remove local route \(address) dev #\(interfaceIndex)"
+        do throws(NetlinkError) {
+            _ = try request(operation, NetlinkCodec.localRoute(add: false, address: address, interfaceIndex: interfaceIndex,
+                                                               protocol: Self.localRouteProtocol, metric: Self.localRouteMetric,
+                                                               sequence: nextSequence()))
+        } catch .kernel(_, let errno) where errno == ENOENT || errno == ESRCH || errno == EADDRNOTAVAIL {
+            return
+        } catch .kernel(_, let errno) where errno == ENODEV {
+            throw .noSuchInterfaceIndex(interfaceIndex)
+        }
+    }
+
     /// Creates a macvlan on `parentIndex` with the given MAC, without automatic IPv6 link-local
     /// (addrgenmode none); returns the new interface's index. The link starts down; call
     /// `setLink(index:up:)`.
