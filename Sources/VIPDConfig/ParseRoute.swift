@@ -125,8 +125,9 @@ extension ConfigDecoder {
     /// Warnings that need the whole file: a `release_delay` the graceful stop cannot wait for.
     func routeWarnings(_ config: VIPDConfiguration, nameNodes: [Node]) {
         for (instance, node) in zip(config.instances, nameNodes) {
-            guard let route = instance.route, instance.runsVRRP, route.releaseDelay >= config.shutdownTimeout else { continue }
-            warnings.add(at: node, "instance '\(instance.name)': route.release_delay \(DurationText.render(route.releaseDelay)) is not shorter than shutdown_timeout \(DurationText.render(config.shutdownTimeout)): a stopping Master is cut off before it can wait that long after the new Master is heard")
+            // Both release phases: release_delay with the address, then release_delay with a local route.
+            guard let route = instance.route, instance.runsVRRP, route.releaseDelay * 2 >= config.shutdownTimeout else { continue }
+            warnings.add(at: node, "instance '\(instance.name)': twice route.release_delay (\(DurationText.render(route.releaseDelay)) with the address, then as long with a local route) is not shorter than shutdown_timeout \(DurationText.render(config.shutdownTimeout)): a stopping Master is cut off before both release phases are over")
         }
     }
 

@@ -103,8 +103,11 @@ extension Daemon {
         }
     }
 
-    func removeAddresses(_ runtime: RouterRuntime) {
+    /// `secondPhase`: a routed VIP is still accepted for a while through a local route
+    /// (`holdLocalRoutes`); false on the way out (exit, instance removed), where nothing may stay.
+    func removeAddresses(_ runtime: RouterRuntime, secondPhase: Bool = true) {
         stopAnnouncements(runtime)
+        if secondPhase { holdLocalRoutes(runtime) }
         for prefix in runtime.addresses {
             do {
                 try plane.removeAddress(prefix, interfaceIndex: runtime.addressInterfaceIndex)

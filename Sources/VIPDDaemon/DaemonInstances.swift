@@ -46,6 +46,7 @@ extension Daemon {
             if !owner {
                 for prefix in instance.addresses(of: family) {
                     try? plane.removeAddress(prefix, interfaceIndex: addressIndex)
+                    if instance.route != nil { try? plane.removeLocalRoute(prefix.address, interfaceIndex: addressIndex) }
                 }
             }
             if family == .ipv4 && !owner && instance.runsVRRP {

@@ -123,15 +123,16 @@ extension Daemon {
         // STOP hooks run before the daemon exits (keepalived runs notify_stop at shutdown too);
         // shutdown_timeout bounds the wait.
         let hooksDone = (Array(hookQueues.values) + Array(groupHookQueues.values)).allSatisfy { $0.queued == 0 }
-        if hooksDone, routers.allSatisfy({ $0.router.state == .initialize && !$0.router.holdsAddresses }) {
+        if hooksDone, routers.allSatisfy({ $0.router.state == .initialize && !$0.router.holdsAddresses && $0.localRoutes == nil }) {
             finish(force: false)
         }
     }
 
-    /// Leaves nothing behind: addresses, macvlans, control socket, children.
+    /// Leaves nothing behind: addresses, local routes, macvlans, control socket, children.
     func finish(force: Bool, quiet: Bool = false) {
-        for runtime in routers where runtime.router.holdsAddresses {
-            removeAddresses(runtime)
+        for runtime in routers {
+            if runtime.router.holdsAddresses { removeAddresses(runtime, secondPhase: false) }
+            dropLocalRoutes(runtime)
         }
         for runtime in routers { stopAnnouncements(runtime) }
         for (_, trackers) in scriptTrackers { trackers.forEach { $0.stop() } }

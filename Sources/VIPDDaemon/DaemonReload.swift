@@ -104,7 +104,8 @@ extension Daemon {
         for runtime in routers where runtime.key.instance == name {
             loop.cancel(runtime.timer)
             runtime.timer = nil
-            if runtime.router.holdsAddresses { removeAddresses(runtime) }
+            if runtime.router.holdsAddresses { removeAddresses(runtime, secondPhase: false) }
+            dropLocalRoutes(runtime)
             stopAnnouncements(runtime)
             metrics.setState(instance: name, family: runtime.key.family, state: .initialize)
         }

@@ -78,6 +78,11 @@ public protocol DataPlane: AnyObject {
     func linkLocalIPv6(interfaceIndex: Int32) throws -> IPv6Address?
     func addAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws
     func removeAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws
+    /// vipd's own local route for `address` (routed VIPs' second release phase, DaemonRouted.swift):
+    /// packets for it are accepted with the address gone. Adding one present, or removing one
+    /// absent, is success.
+    func addLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws
+    func removeLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws
 
     // MARK: Macvlans (virtual MAC)
     /// Creates a private-mode macvlan on `parentIndex` with `mac`; returns its index.

@@ -41,6 +41,12 @@ public final class LinuxDataPlane: DataPlane {
     public func removeAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws {
         try netlink.removeAddress(prefix, interfaceIndex: interfaceIndex)
     }
+    public func addLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws {
+        try netlink.addLocalRoute(address, interfaceIndex: interfaceIndex)
+    }
+    public func removeLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws {
+        try netlink.removeLocalRoute(address, interfaceIndex: interfaceIndex)
+    }
 
     public func createMacvlan(name: String, parentIndex: Int32, mac: [UInt8]) throws -> Int32 {
         try netlink.createMacvlan(name: name, parentIndex: parentIndex, mac: mac, mode: .private)

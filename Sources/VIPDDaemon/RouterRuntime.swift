@@ -43,6 +43,9 @@ final class RouterRuntime {
     /// What `timer` calls: made once (Daemon.rearm), so re-arming allocates nothing.
     var timerCallback: (() -> Void)?
     var announceTimers: [TimerID] = []
+    /// Routed VIPs' second release phase (DaemonRouted.swift): the local routes held after the
+    /// addresses went, on which interface, and the timer that removes them.
+    var localRoutes: (addresses: [IPAddress], interfaceIndex: Int32, timer: TimerID?)?
     var counters = RouterCounters()
     /// Prometheus counters of this router, looked up once (see VIPDMetrics.routerHandles).
     var metricHandles: VIPDMetrics.RouterHandles?

@@ -169,6 +169,29 @@ enum NetlinkCodec {
         }
     }
 
+    /// RTM_NEWROUTE / RTM_DELROUTE for a host route of type local in table local (the kernel
+    /// accepts packets for `address` without the address being configured). `protocol` and
+    /// `metric` tell it apart from the local route the kernel keeps for a configured address: that
+    /// one is removed with the address, matching on protocol kernel, and ours stays.
+    static func localRoute(add: Bool, address: IPAddress, interfaceIndex: Int32, protocol proto: UInt8, metric: UInt32,
+                           sequence: UInt32) -> [UInt8] {
+        let flags = add ? NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL : NLM_F_REQUEST | NLM_F_ACK
+        return message(type: UInt16(add ? RTM_NEWROUTE : RTM_DELROUTE), flags: flags, sequence: sequence) { nlh in
+            let rtm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<rtmsg>.size)!
+                .assumingMemoryBound(to: rtmsg.self)
+            let bytes = address.bytes
+            rtm.pointee.rtm_family = UInt8(address.family == .ipv4 ? AF_INET : AF_INET6)
+            rtm.pointee.rtm_dst_len = UInt8(bytes.count * 8)
+            rtm.pointee.rtm_table = UInt8(RT_TABLE_LOCAL.rawValue)
+            rtm.pointee.rtm_protocol = proto
+            rtm.pointee.rtm_scope = UInt8(RT_SCOPE_HOST.rawValue)
+            rtm.pointee.rtm_type = UInt8(RTN_LOCAL)
+            putBytes(nlh, Int32(RTA_DST.rawValue), bytes)
+            mnl_attr_put_u32(nlh, UInt16(RTA_OIF.rawValue), UInt32(bitPattern: interfaceIndex))
+            mnl_attr_put_u32(nlh, UInt16(RTA_PRIORITY.rawValue), metric)
+        }
+    }
+
     static func newMacvlan(name: String, parentIndex: Int32, mac: [UInt8], mode: MacvlanMode,
                            sequence: UInt32) -> [UInt8] {
         message(type: UInt16(RTM_NEWLINK), flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,

@@ -135,24 +135,43 @@ public final class RouteNetlink {
 
     /// Adds an address; already present is success. IPv6 gets IFA_F_NODAD.
     public func addAddress(_ prefix: AddressPrefix, interfaceIndex: Int32, label: String? = nil) throws(NetlinkError) {
-        let operation = "add address \(prefix) on #\(interfaceIndex)"
-        do throws(NetlinkError) {
-            _ = try request(operation, NetlinkCodec.address(add: true, prefix: prefix, interfaceIndex: interfaceIndex,
-                                                            label: label, sequence: nextSequence()))
-        } catch .kernel(_, let errno) where errno == EEXIST {
-            return
-        } catch .kernel(_, let errno) where errno == ENODEV {
-            throw .noSuchInterfaceIndex(interfaceIndex)
-        }
+        try change("add address \(prefix) on #\(interfaceIndex)", interfaceIndex, alreadyDone: [EEXIST],
+                   NetlinkCodec.address(add: true, prefix: prefix, interfaceIndex: interfaceIndex, label: label, sequence: nextSequence()))
     }
 
     /// Removes an address; already absent is success.
     public func removeAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws(NetlinkError) {
-        let operation = "remove address \(prefix) from #\(interfaceIndex)"
+        try change("remove address \(prefix) from #\(interfaceIndex)", interfaceIndex, alreadyDone: [EADDRNOTAVAIL, ENOENT, ESRCH],
+                   NetlinkCodec.address(add: false, prefix: prefix, interfaceIndex: interfaceIndex, label: nil, sequence: nextSequence()))
+    }
+
+    /// The routing protocol number of vipd's local routes (`ip route show table local proto 98`).
+    public static let localRouteProtocol: UInt8 = 98
+    /// Their metric: not the kernel's 0, so that a configured address's own local route and ours
+    /// can exist side by side.
+    public static let localRouteMetric: UInt32 = 98
+
+    /// Adds vipd's local route for `address` on `interfaceIndex` (table local, type local);
+    /// already present is success.
+    public func addLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws(NetlinkError) {
+        try change("add local route \(address) dev #\(interfaceIndex)", interfaceIndex, alreadyDone: [EEXIST],
+                   NetlinkCodec.localRoute(add: true, address: address, interfaceIndex: interfaceIndex, protocol: Self.localRouteProtocol,
+                                           metric: Self.localRouteMetric, sequence: nextSequence()))
+    }
+
+    /// Removes vipd's local route for `address` on `interfaceIndex`; already absent is success.
+    public func removeLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws(NetlinkError) {
+        try change("remove local route \(address) dev #\(interfaceIndex)", interfaceIndex, alreadyDone: [ENOENT, ESRCH, EADDRNOTAVAIL],
+                   NetlinkCodec.localRoute(add: false, address: address, interfaceIndex: interfaceIndex, protocol: Self.localRouteProtocol,
+                                           metric: Self.localRouteMetric, sequence: nextSequence()))
+    }
+
+    /// Sends an address or route change: the errnos of `alreadyDone` (present when adding, absent
+    /// when removing) are success; ENODEV names the interface.
+    private func change(_ operation: String, _ interfaceIndex: Int32, alreadyDone: [Int32], _ message: [UInt8]) throws(NetlinkError) {
         do throws(NetlinkError) {
-            _ = try request(operation, NetlinkCodec.address(add: false, prefix: prefix, interfaceIndex: interfaceIndex,
-                                                            label: nil, sequence: nextSequence()))
-        } catch .kernel(_, let errno) where errno == EADDRNOTAVAIL || errno == ENOENT || errno == ESRCH {
+            _ = try request(operation, message)
+        } catch .kernel(_, let errno) where alreadyDone.contains(errno) {
             return
         } catch .kernel(_, let errno) where errno == ENODEV {
             throw .noSuchInterfaceIndex(interfaceIndex)

@@ -6,6 +6,10 @@
 //   until it has heard the new Master and `release_delay` has passed, so that the upstream routers
 //   have moved to the new Master's route before the old one is withdrawn. The core's graceful
 //   release already works that way; `RoutedRelease` gives it the configured delay.
+// - Then a second phase, carried out by the daemon: before the address goes, a local route for it
+//   is added, so that the node keeps accepting the VIP's packets while the route's withdrawal
+//   reaches the upstream routers (which keep sending here until then); `localRouteHold` says how
+//   long — `release_delay` again.
 // - No gratuitous ARP or unsolicited NA: nobody on `route.device` needs them, and the addresses are
 //   not on the link where they would be sent.
 // - Anycast (`election: none`): no VRRP at all; the node holds its addresses exactly while its
@@ -21,6 +25,15 @@ public enum RoutedRelease {
     /// by route, otherwise the link-local default (packets already in flight on the LAN only).
     public static func handoverReleaseDelay(routeReleaseDelay: Duration?) -> Duration {
         routeReleaseDelay ?? RouterConfig.defaultHandoverReleaseDelay
+    }
+
+    /// How long a routed VIP is still accepted through a local route once its address is removed
+    /// (the second release phase: the route's withdrawal reaches the upstream routers meanwhile,
+    /// which keep sending to this node until then); nil: no second phase. `release_delay` again,
+    /// for a VRRP instance; an anycast instance withdraws at once.
+    public static func localRouteHold(routeReleaseDelay: Duration?, runsVRRP: Bool) -> Duration? {
+        guard runsVRRP, let delay = routeReleaseDelay, delay > .zero else { return nil }
+        return delay
     }
 
     /// Whether the core's `.announce` sends frames: only when the addresses are on the link.

@@ -126,12 +126,14 @@ extension DaemonScenario {
         }
     }
 
-    /// 5. A stopped daemon leaves no VIP, no macvlan, and every sysctl as it found it.
+    /// 5. A stopped daemon leaves no VIP, no local route, no macvlan, and every sysctl as it found it.
     func checkStopped(_ node: DaemonNode) throws(DaemonSimulationFailure) {
         guard let life = node.life, life.stopRequested, !life.crashed, !life.plane.running else { return }
         let host = node.host
         let left = host.addresses.filter { isVIP($0.prefix) }
         if !left.isEmpty { throw fail("r\(host.id) stopped but left \(left.map(\.prefix))") }
+        // Nor a local route of a routed VIP's second release phase.
+        if !host.localRoutes.isEmpty { throw fail("r\(host.id) stopped but left local routes for \(host.localRoutes.map(\.address))") }
         let macvlans = host.links.values.filter { $0.kind == "macvlan" }.map(\.name)
         if !macvlans.isEmpty { throw fail("r\(host.id) stopped but left macvlans \(macvlans)") }
         // Keys of a macvlan a crashed life left (and this one adopted and deleted) went with it.

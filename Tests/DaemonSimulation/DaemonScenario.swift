@@ -8,7 +8,7 @@
 //      is not stopping runs;
 //   3. an instance's notify hooks start in the order of its transitions (none lost or doubled);
 //   4. a reload never moves an unchanged instance (its routers' states and holdings stay);
-//   5. a daemon that stopped leaves no VIP and no macvlan, and every sysctl as it found it;
+//   5. a daemon that stopped leaves no VIP, no local route and no macvlan, and every sysctl as it found it;
 //   6. no takeover comes from queued advertisements (checked at each takeover, under CPU starvation:
 //      see `checkTakeover`);
 //   7. routed instances (`announce: route`) hold their addresses on `lo` only, and invariant 2 holds

@@ -44,6 +44,8 @@ final class SimHost {
     unowned let world: SimWorld
     var links: [Int32: LinkInfo] = [:]
     var addresses: [InterfaceAddress] = []
+    /// vipd's local routes (routed VIPs' second release phase): address and interface index.
+    var localRoutes: [(address: IPAddress, interfaceIndex: Int32)] = []
     var sysctls: [String: String] = [:]
     private var nextIndex: Int32 = 10
     /// Track scripts' results: command → succeeds.
@@ -381,6 +383,14 @@ final class SimPlane: DataPlane {
     func removeAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws {
         if host.world.forgetAddressRemoval { return }
         host.removeAddress(prefix, interfaceIndex)
+    }
+    func addLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws {
+        guard host.links[interfaceIndex] != nil else { throw SimError.noSuchInterface(interfaceIndex) }
+        guard !host.localRoutes.contains(where: { $0 == (address, interfaceIndex) }) else { return }
+        host.localRoutes.append((address, interfaceIndex))
+    }
+    func removeLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws {
+        host.localRoutes.removeAll { $0 == (address, interfaceIndex) }
     }
     func createMacvlan(name: String, parentIndex: Int32, mac: [UInt8]) throws -> Int32 {
         try host.createMacvlan(name: name, parent: parentIndex, mac: mac)

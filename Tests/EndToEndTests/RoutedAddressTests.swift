@@ -5,7 +5,8 @@ import VIPDDaemon
 extension LabScenarios {
     /// `announce: route` without a routing daemon (the FRR lab is docs/routed.md's): the Master puts
     /// the VIP on `lo` as a host address and sends no ARP, the Backup holds nothing, a crash leftover
-    /// is removed by the restarted daemon, and SIGTERM leaves nothing on `lo`.
+    /// is removed by the restarted daemon, and SIGTERM leaves nothing on `lo`; a planned handover's
+    /// second release phase holds a local route, which goes after release_delay (or at restart).
     @Suite
     struct RoutedAddressTests {
         static let vip = "203.0.113.10"
@@ -13,12 +14,12 @@ extension LabScenarios {
 
         /// r1 (200) and r2 (150), both `preempt: false` so a restarted r1 stays Backup. r1 starts
         /// first and is Master.
-        private func routedPair() throws -> Lab {
+        private func routedPair(releaseDelay: String = "300ms") throws -> Lab {
             let lab = try Lab(routers: 2)
             for (k, p) in [(1, 200), (2, 150)] {
                 try lab.start(k, config: config(instanceYAML(
                     priority: p, addresses: ["\(Self.vip)/32", "\(Self.vip6)/128"],
-                    extra: "preempt: false\nannounce: route\nroute: { device: lo, release_delay: 300ms }")))
+                    extra: "preempt: false\nannounce: route\nroute: { device: lo, release_delay: \(releaseDelay) }")))
                 if k == 1 { #expect(waitUntil(10) { lab.state(1, "web") == "Master" }, "\(lab.logs())") }
             }
             #expect(waitUntil(10) { lab.state(2, "web") == "Backup" && lab.state(2, "web", family: "ipv6") == "Backup" }, "\(lab.logs())")
@@ -32,6 +33,49 @@ extension LabScenarios {
                 guard words.count > 3, words[3].hasPrefix("\(address)/") else { return nil }
                 return "\(words[1]) \(words[3])"
             }
+        }
+
+        /// vipd's local routes on router k's `lo` (protocol 98 in table local), one address a line.
+        private func localRoutes(_ lab: Lab, _ k: Int) -> [String] {
+            ["-4", "-6"].flatMap { family in
+                shell("ip -n \(lab.ns(k)) \(family) route show table local proto 98").output
+                    .split(separator: "\n").map { String($0) }
+            }
+        }
+
+        private func hasLocalRoutes(_ lab: Lab, _ k: Int) -> Bool {
+            let routes = localRoutes(lab, k)
+            return routes.contains { $0.hasPrefix("local \(Self.vip) dev lo") } && routes.contains { $0.hasPrefix("local \(Self.vip6) dev lo") }
+        }
+
+        /// The two release phases of a planned handover: the address goes once the new Master is
+        /// heard and release_delay has passed; a local route of ours keeps the VIP accepted for
+        /// another release_delay (it survives the removal of the address's own local route), then goes.
+        @Test func aPlannedHandoverKeepsALocalRouteForAnotherReleaseDelay() throws {
+            let lab = try routedPair(releaseDelay: "1s")
+            defer { lab.teardown() }
+            #expect(localRoutes(lab, 1).isEmpty)
+            let out = lab.vipdCommand(1, "handover web")
+            #expect(out.status == 0, "\(out.output)")
+            #expect(waitUntil(10) { placements(lab, 1, Self.vip).isEmpty && placements(lab, 1, Self.vip6).isEmpty }, "\(lab.logs())")
+            #expect(hasLocalRoutes(lab, 1), "phase 2 without local routes: \(localRoutes(lab, 1))")
+            // The kernel still delivers the VIP locally there (the address is gone).
+            #expect(shell("ip -n \(lab.ns(1)) route get \(Self.vip)").output.hasPrefix("local \(Self.vip) dev lo"))
+            #expect(waitUntil(5) { localRoutes(lab, 1).isEmpty }, "\(localRoutes(lab, 1))")
+            #expect(lab.holders(Self.vip) == [2] && lab.state(1, "web") == "Backup", "\(lab.logs())")
+        }
+
+        /// A daemon killed during the second phase leaves its local routes; restarted, it removes them.
+        @Test func aKilledMastersLeftoverLocalRoutesAreRemovedWhenItRestarts() throws {
+            let lab = try routedPair(releaseDelay: "3s")
+            defer { lab.teardown() }
+            #expect(lab.vipdCommand(1, "handover web").status == 0)
+            #expect(waitUntil(10) { placements(lab, 1, Self.vip).isEmpty && hasLocalRoutes(lab, 1) }, "\(localRoutes(lab, 1))\n\(lab.logs())")
+            lab.crash(1)
+            #expect(hasLocalRoutes(lab, 1))
+            try lab.restart(1)
+            #expect(waitUntil(10) { lab.state(1, "web") == "Backup" }, "\(lab.logs())")
+            #expect(localRoutes(lab, 1).isEmpty, "\(localRoutes(lab, 1))")
         }
 
         @Test func theMasterHoldsAHostAddressOnLoWithoutARPAndTheBackupNothing() throws {
@@ -71,12 +115,15 @@ extension LabScenarios {
             lab.signal(1, SIGTERM)
             #expect(lab.waitForExit(1, timeout: 10) == 0, "\(lab.logs())")
             #expect(placements(lab, 1, Self.vip).isEmpty && placements(lab, 1, Self.vip6).isEmpty)
+            // Both release phases ran before the exit, and the second one's local routes went too.
+            #expect(lab.log(1).contains("handover to") && localRoutes(lab, 1).isEmpty, "\(localRoutes(lab, 1))")
             #expect(waitUntil(5) { lab.holders(Self.vip) == [2] && lab.state(2, "web") == "Master" }, "\(lab.logs())")
             #expect(lab.log(1).contains("handover to"), "r1 did not wait for the new Master: \(lab.log(1))")
             // The last one stops with nobody to hand over to: it withdraws too.
             lab.signal(2, SIGTERM)
             #expect(lab.waitForExit(2, timeout: 10) == 0, "\(lab.logs())")
             #expect(lab.holders(Self.vip).isEmpty && lab.holders(Self.vip6).isEmpty)
+            #expect(localRoutes(lab, 2).isEmpty, "\(localRoutes(lab, 2))")
         }
 
         /// `election: none`: both routers hold the address while their track script passes; a

@@ -30,18 +30,15 @@ extension LabScenarios {
             print("routed gap: \(what): \(r)")
         }
 
-        /// A planned handover should lose nothing (issue 13). Measured here it loses the upstream's
-        /// route-change time (~12 probes, ~130 ms): the old Master withdraws by removing the address
-        /// from lo, and the upstream, which preferred its path (MED), routes to it until the
-        /// withdrawal has arrived, while the node no longer accepts the address. Known issue
-        /// (docs/routed.md, "Planned handover"); the gap must still stay well below an unplanned one.
+        /// A planned handover loses nothing (issue 13): the old Master keeps the address until the
+        /// new Master's route has reached the upstream, then removes it (withdrawing its own route)
+        /// but keeps accepting the VIP through a local route while the upstream, which preferred its
+        /// path (MED), still routes to it (docs/routed.md, "Planned handover").
         private func expectPlannedHandover(_ r: PingResult, _ what: String, probes: Int, _ lab: RoutedLab,
                                            sourceLocation: SourceLocation = #_sourceLocation) {
             report(what, r)
             #expect(r.transmitted == probes && r.maxGapMs < 1000, "\(what): \(r)\n\(lab.diagnostics())", sourceLocation: sourceLocation)
-            withKnownIssue("routed handover loses the upstream's route-change time (docs/routed.md)", isIntermittent: true) {
-                #expect(r.received == probes, "\(what): lost probes: \(r)", sourceLocation: sourceLocation)
-            }
+            #expect(r.received == probes, "\(what): lost probes: \(r)", sourceLocation: sourceLocation)
         }
 
         /// An unplanned failure of r1 while the client pings: the upstream's route moves to r2

@@ -183,6 +183,11 @@ struct RoutedConfigTests {
         let warnings = try VIPDConfiguration.parseWithWarnings(yaml: yaml, file: "t.yaml").warnings
         #expect(warnings.map(\.line) == [3])
         #expect(warnings.first?.message.contains("not shorter than shutdown_timeout") == true)
+        // Both phases count: 1s with the address, 1s with a local route, against 2s.
+        let half = "shutdown_timeout: 2s\n" + routed("    route: { release_delay: 1s }\n")
+        #expect(try VIPDConfiguration.parseWithWarnings(yaml: half, file: "t.yaml").warnings.map(\.line) == [3])
+        let fits = "shutdown_timeout: 2s\n" + routed("    route: { release_delay: 900ms }\n")
+        #expect(try VIPDConfiguration.parseWithWarnings(yaml: fits, file: "t.yaml").warnings.isEmpty)
     }
 
     @Test("the effective configuration shows the new keys and loads back equal", arguments: [

@@ -31,6 +31,29 @@ import VRRP
         #expect(Int32(flags) & NLM_F_ACK != 0)
     }
 
+    /// vipd's local route (routed VIPs' second release phase): a host route of type local in table
+    /// local, with our protocol and metric, so that the kernel's removal of an address's own local
+    /// route (protocol kernel) leaves it. Deleting carries the same keys and no create flags.
+    @Test(arguments: ["203.0.113.10/32", "2001:db8:1::10/128"])
+    func localRouteMessage(prefixText: String) throws {
+        let address = try #require(AddressPrefix(prefixText)).address
+        for add in [true, false] {
+            let message = NetlinkCodec.localRoute(add: add, address: address, interfaceIndex: 5, protocol: 98, metric: 98, sequence: 9)
+            message.withUnsafeBytes { raw in
+                #expect(raw.load(fromByteOffset: 4, as: UInt16.self) == UInt16(add ? RTM_NEWROUTE : RTM_DELROUTE))
+                let flags = Int32(raw.load(fromByteOffset: 6, as: UInt16.self))
+                #expect((flags & NLM_F_CREATE != 0) == add && flags & NLM_F_ACK != 0)
+                let header = MemoryLayout<nlmsghdr>.size
+                let rtm = raw.load(fromByteOffset: header, as: rtmsg.self)
+                #expect(Int32(rtm.rtm_family) == (address.family == .ipv4 ? AF_INET : AF_INET6))
+                #expect(Int(rtm.rtm_dst_len) == address.bytes.count * 8)
+                #expect(UInt32(rtm.rtm_table) == RT_TABLE_LOCAL.rawValue && rtm.rtm_protocol == 98)
+                #expect(UInt32(rtm.rtm_scope) == RT_SCOPE_HOST.rawValue && Int(rtm.rtm_type) == Int(RTN_LOCAL))
+            }
+            #expect(message.count > MemoryLayout<nlmsghdr>.size + MemoryLayout<rtmsg>.size + address.bytes.count)
+        }
+    }
+
     @Test func macvlanMessageRoundTrip() {
         let mac = VirtualMAC.address(vrid: 51, family: .ipv4)
         let message = NetlinkCodec.newMacvlan(name: "vrrp.51", parentIndex: 4, mac: mac, mode: .private, sequence: 9)
