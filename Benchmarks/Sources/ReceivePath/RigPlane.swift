@@ -34,6 +34,8 @@ public final class RigPlane: DataPlane {
     public func linkLocalIPv6(interfaceIndex: Int32) throws -> IPv6Address? { nil }
     public func addAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws {}
     public func removeAddress(_ prefix: AddressPrefix, interfaceIndex: Int32) throws {}
+    public func addLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws {}
+    public func removeLocalRoute(_ address: IPAddress, interfaceIndex: Int32) throws {}
     public func createMacvlan(name: String, parentIndex: Int32, mac: [UInt8]) throws -> Int32 { throw RigError.unsupported }
     public func deleteLink(index: Int32) throws {}
     public func setLink(index: Int32, up: Bool) throws {}
