@@ -52,10 +52,6 @@ public struct ConfigWarning: Hashable, Sendable, CustomStringConvertible {
     public var column: Int
     public var message: String
 
-    public init(file: String, line: Int, column: Int, message: String) {
-        self.file = file; self.line = line; self.column = column; self.message = message
-    }
-
     /// `FILE:LINE:COLUMN: warning: message`, as compilers print warnings.
     public var description: String { "\(file):\(line):\(column): warning: \(message)" }
 }
