@@ -44,7 +44,7 @@ enum AliasBudget {
         }
         let text = String(neutered)
         do {
-            let parser = try Parser(yaml: text)
+            let parser = try Parser(yaml: text, resolver: .basic)   // no tag resolution (Parse.swift)
             guard let root = try parser.singleRoot() else { return .within }
             // The parser owns the anchors the nodes refer to (weakly): keep it until the walk is done.
             return withExtendedLifetime(parser) {

@@ -146,7 +146,11 @@ extension VIPDConfiguration {
         }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // `.basic`: no implicit tag resolution. The decoder reads every scalar as text and
+            // types it itself; Yams' default resolver runs up to seven regular expressions per
+            // plain scalar (Foundation's NSRegularExpression on ICU), which only cost start-up
+            // time and memory here.
+            root = try Yams.compose(yaml: yaml, .basic)
         } catch let e as YamlError {
             throw yamlError(e, file: file, text: yaml)
         } catch {
