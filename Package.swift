@@ -13,8 +13,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -39,13 +37,10 @@ let package = Package(
         .target(name: "CVIPDShim"),
         .target(name: "VIPDLinux", dependencies: ["VRRP", "VIPDSystem", "CLibmnl", "CVIPDShim"], exclude: ["README.md"]),
 
-        // Metrics (Prometheus), the /metrics HTTP endpoint, systemd notify and the journald-friendly
+        // Prometheus metrics (a store and exposition of its own), the /metrics HTTP endpoint, systemd notify and the journald-friendly
         // log handler. Called from the daemon's event-loop thread; never blocks it.
         .target(name: "VIPDObservability", dependencies: [
             "VRRP", "VIPDSystem",
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -1,47 +1,57 @@
 // The daemon's Prometheus metrics. The event loop records; the HTTP server thread renders.
 //
-// Series live in this instance's own `PrometheusCollectorRegistry` (never the process-global
-// `MetricsSystem`), so tests and a reloading daemon can hold several independent sets.
+// The series live in this object's own store (no process-global registry), so tests and a
+// reloading daemon can hold several independent sets. The store is ours, not a metrics library's:
+// a series is its label text and one atomic, about 150 bytes, where swift-prometheus' registry kept
+// about 500 (its own label arrays, pre-rendered buffers and two dictionaries per family) and we kept a
+// second index on top — 8 KiB per virtual router, most of the daemon's per-instance memory
+// (docs/benchmarks.md, "Footprint").
 //
 // The per-virtual-router label is `vrrp_instance`, not `instance`: Prometheus attaches its own
 // `instance` target label to every scraped series and would rename ours to `exported_instance`.
 
-import Prometheus
 import Synchronization
 import VIPDSystem
 import VRRP
 
 public final class VIPDMetrics: Sendable {
-    /// The registry holding every series.
-    private let registry: PrometheusCollectorRegistry
-
-    /// Handles owned per virtual router, so `removeInstance` can unregister them.
-    private let owned: Mutex<[String?: InstanceSeries]> = Mutex([:])
-
-    private struct InstanceSeries: Sendable {
-        var counters: [SeriesKey: Prometheus.Counter] = [:]
-        var gauges: [SeriesKey: Prometheus.Gauge] = [:]
+    /// A counter: goes up only; a removed virtual router's counters start again from 0.
+    public final class Counter: Sendable {
+        private let value = Atomic<Int64>(0)
+        public func increment(by amount: Int64 = 1) { value.wrappingAdd(amount, ordering: .relaxed) }
+        var current: Int64 { value.load(ordering: .relaxed) }
     }
 
-    private struct SeriesKey: Hashable, Sendable {
-        var name: String
-        var labels: [String]   // flattened name, value, name, value…
-        init(_ name: String, _ labels: [(String, String)]) {
-            self.name = name
-            self.labels = labels.flatMap { [$0.0, $0.1] }
-        }
+    /// A gauge: the last value set.
+    public final class Gauge: Sendable {
+        private let bits = Atomic<UInt64>(0)
+        public func set(to value: Double) { bits.store(value.bitPattern, ordering: .relaxed) }
+        var current: Double { Double(bitPattern: bits.load(ordering: .relaxed)) }
     }
+
+    private enum Cell: Sendable {
+        case counter(Counter)
+        case gauge(Gauge)
+    }
+
+    private struct Family: Sendable {
+        let help: String
+        let isCounter: Bool
+        /// Keyed by the rendered label text (`vrrp_instance="web",family="ipv4"`); instance series
+        /// put `vrrp_instance` first, which `removeInstance` relies on.
+        var series: [String: Cell] = [:]
+    }
+
+    private let families: Mutex<[String: Family]> = Mutex([:])
 
     /// - Parameters:
     ///   - node: this host's name in the VRRP deployment (config `node`), shown on `vipd_build_info`.
     ///   - version: vipd's version string, shown on `vipd_build_info`.
     public init(node: String?, version: String = vipdVersion) {
-        registry = PrometheusCollectorRegistry()
         var labels = [("version", version)]
         if let node { labels.append(("node", node)) }
-        registry.makeGauge(descriptor: Self.descriptor(Name.buildInfo, Help.buildInfo), labels: labels).set(to: 1.0)
-        registry.makeGauge(descriptor: Self.descriptor(Name.startTime, Help.startTime))
-            .set(to: WallClock.secondsSinceEpoch())
+        gauge(nil, Name.buildInfo, Help.buildInfo, labels).set(to: 1.0)
+        gauge(nil, Name.startTime, Help.startTime, []).set(to: WallClock.secondsSinceEpoch())
     }
 
     // MARK: Names and help texts (one place, so a name is never registered with two help texts)
@@ -136,9 +146,9 @@ public final class VIPDMetrics: Sendable {
     /// The per-packet counters of one virtual router, looked up once. The daemon keeps them, so a
     /// received or sent advertisement costs one atomic increment instead of a labelled lookup.
     public struct RouterHandles: Sendable {
-        public let advertsSent: Prometheus.Counter
-        public let advertsReceived: Prometheus.Counter
-        public let announcements: Prometheus.Counter
+        public let advertsSent: Counter
+        public let advertsReceived: Counter
+        public let announcements: Counter
     }
 
     public func routerHandles(instance: String, family: AddressFamily) -> RouterHandles {
@@ -154,8 +164,6 @@ public final class VIPDMetrics: Sendable {
     public func dropped(interface: String, reason: String) {
         droppedCounter(interface: interface, reason: reason).increment()
     }
-
-    public typealias Counter = Prometheus.Counter
 
     /// The drop counter of one (interface, reason), for callers that keep it (the receive path).
     public func droppedCounter(interface: String, reason: String) -> Counter {
@@ -188,71 +196,100 @@ public final class VIPDMetrics: Sendable {
     /// dashboards stop showing a router that no longer exists. Counters restart from 0 if the name
     /// comes back, which Prometheus' `rate()` handles as a counter reset.
     public func removeInstance(_ name: String) {
-        guard let series = owned.withLock({ $0.removeValue(forKey: name) }) else { return }
-        for c in series.counters.values { registry.unregisterCounter(c) }
-        for g in series.gauges.values { registry.unregisterGauge(g) }
+        let prefix = "vrrp_instance=\"\(Self.escaped(name))\""
+        families.withLock { families in
+            for key in families.keys {
+                families[key]!.series = families[key]!.series.filter { labels, _ in
+                    !(labels.hasPrefix(prefix) && (labels.utf8.count == prefix.utf8.count
+                        || labels.utf8[labels.utf8.index(labels.utf8.startIndex, offsetBy: prefix.utf8.count)] == UInt8(ascii: ",")))
+                }
+            }
+        }
     }
 
     /// Prometheus text exposition format (version 0.0.4), families sorted by name and series
-    /// sorted within each family, so the output is stable for people and diffs (the registry
-    /// emits in hash order).
+    /// sorted within each family, so the output is stable for people and diffs.
     public func render() -> String {
-        Self.sortedExposition(registry.emitToString())
-    }
-
-    /// Reorders exposition text: each family (its `# HELP`/`# TYPE` lines and samples) stays one
-    /// block; blocks are sorted by metric name, samples within a block by their text.
-    static func sortedExposition(_ text: String) -> String {
-        var blocks: [(name: Substring, comments: [Substring], samples: [Substring])] = []
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("# ") {
-                let name = line.split(separator: " ", maxSplits: 3).dropFirst(2).first ?? ""
-                if blocks.last?.name != name || !(blocks.last?.samples.isEmpty ?? true) {
-                    blocks.append((name, [], []))
-                }
-                blocks[blocks.count - 1].comments.append(line)
-            } else if blocks.isEmpty {
-                blocks.append(("", [], [line]))
-            } else {
-                blocks[blocks.count - 1].samples.append(line)
+        // Copy the cells out under the lock; read their atomics and format after it.
+        let snapshot = families.withLock { families in
+            families.sorted { $0.key < $1.key }.map { name, family in
+                (name, family.help, family.isCounter, family.series.sorted { $0.key < $1.key })
             }
         }
-        blocks.sort { $0.name < $1.name }
         var out = ""
-        for block in blocks {
-            for line in block.comments { out += line; out += "\n" }
-            for line in block.samples.sorted() { out += line; out += "\n" }
+        for (name, help, isCounter, series) in snapshot where !series.isEmpty {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(isCounter ? "counter" : "gauge")\n"
+            for (labels, cell) in series {
+                out += name
+                if !labels.isEmpty { out += "{\(labels)}" }
+                out += " "
+                switch cell {
+                case .counter(let c): out += String(c.current)
+                case .gauge(let g): out += Self.formatted(g.current)
+                }
+                out += "\n"
+            }
         }
         return out
     }
 
-    // MARK: Handles
-
-    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
-        // The whole name goes in metricName: our names are already complete (`vipd_…_total`).
-        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    /// A sample value as the exposition format spells it (`NaN`, `+Inf`, `-Inf`, else Swift's
+    /// shortest round-trip decimal).
+    static func formatted(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        return String(value)
     }
 
-    /// Instance-less series (drop counters) are kept under the `nil` key: they are never removed.
+    /// A label value escaped as the exposition format requires: backslash, double quote, newline.
+    static func escaped(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+            return value
+        }
+        var out = ""
+        for ch in value.unicodeScalars {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+
+    // MARK: Series
+
+    private static func labelText(_ labels: [(String, String)]) -> String {
+        var text = ""
+        for (name, value) in labels {
+            if !text.isEmpty { text += "," }
+            text += name; text += "=\""; text += escaped(value); text += "\""
+        }
+        return text
+    }
+
+    /// The counter of these labels, created at 0 on first use. `instance` is documentation only:
+    /// instance series carry `vrrp_instance` as their first label, which is what removal matches.
     @discardableResult
     private func counter(_ instance: String?, _ name: String, _ help: String,
-                         _ labels: [(String, String)]) -> Prometheus.Counter {
-        let key = SeriesKey(name, labels)
-        return owned.withLock { owned in
-            if let c = owned[instance, default: InstanceSeries()].counters[key] { return c }
-            let c = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
-            owned[instance, default: InstanceSeries()].counters[key] = c
+                         _ labels: [(String, String)]) -> Counter {
+        let key = Self.labelText(labels)
+        return families.withLock { families in
+            if case .counter(let c)? = families[name]?.series[key] { return c }
+            let c = Counter()
+            families[name, default: Family(help: help, isCounter: true)].series[key] = .counter(c)
             return c
         }
     }
 
     private func gauge(_ instance: String?, _ name: String, _ help: String,
-                       _ labels: [(String, String)]) -> Prometheus.Gauge {
-        let key = SeriesKey(name, labels)
-        return owned.withLock { owned in
-            if let g = owned[instance, default: InstanceSeries()].gauges[key] { return g }
-            let g = registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
-            owned[instance, default: InstanceSeries()].gauges[key] = g
+                       _ labels: [(String, String)]) -> Gauge {
+        let key = Self.labelText(labels)
+        return families.withLock { families in
+            if case .gauge(let g)? = families[name]?.series[key] { return g }
+            let g = Gauge()
+            families[name, default: Family(help: help, isCounter: false)].series[key] = .gauge(g)
             return g
         }
     }

@@ -185,9 +185,36 @@ struct ExpositionOrderingTests {
         #expect(e.samples("vipd_packets_dropped_total").map { $0.labels["interface"] } == ["eth0", "eth1"])
     }
 
-    @Test func sortingKeepsFamiliesTogether() {
-        let input = "# HELP b B.\n# TYPE b counter\nb{x=\"2\"} 1\nb{x=\"1\"} 2\n# TYPE a gauge\na 1.0\n"
-        #expect(VIPDMetrics.sortedExposition(input) == "# TYPE a gauge\na 1.0\n# HELP b B.\n# TYPE b counter\nb{x=\"1\"} 2\nb{x=\"2\"} 1\n")
-        #expect(VIPDMetrics.sortedExposition("") == "")
+    @Test func labelValuesAreEscaped() throws {
+        let m = VIPDMetrics(node: "lb \"1\"")
+        let tracker = "script a\"b\\c\nd"
+        m.trackerState(instance: "web", tracker: tracker, up: true)
+        let text = m.render()
+        #expect(text.contains(#"tracker="script a\"b\\c\nd""#))
+        let e = try Exposition(text)
+        #expect(e.value("vipd_tracker_up", ["vrrp_instance": "web", "tracker": tracker]) == 1)
+        #expect(e.value("vipd_build_info", ["version": vipdVersion, "node": "lb \"1\""]) == 1)
+    }
+
+    @Test func specialValuesAreSpelledAsTheFormatWants() {
+        #expect(VIPDMetrics.formatted(.nan) == "NaN")
+        #expect(VIPDMetrics.formatted(.infinity) == "+Inf")
+        #expect(VIPDMetrics.formatted(-.infinity) == "-Inf")
+        #expect(VIPDMetrics.formatted(150) == "150.0")
+        #expect(VIPDMetrics.formatted(0.25) == "0.25")
+    }
+
+    @Test func removingAnInstanceKeepsOthersWhoseNameStartsTheSame() throws {
+        let m = VIPDMetrics(node: nil)
+        for name in ["we", "web", "web2"] {
+            m.transition(instance: name, family: .ipv4, to: .master)
+            m.trackerState(instance: name, tracker: "interface eth0", up: true)
+        }
+        m.removeInstance("web")
+        let e = try Exposition(m.render())
+        let left = Set(e.samples.compactMap { $0.labels["vrrp_instance"] })
+        #expect(left == ["we", "web2"])
+        #expect(e.value("vipd_tracker_up", ["vrrp_instance": "web2", "tracker": "interface eth0"]) == 1)
+        #expect(e.value("vipd_transitions_total", ["vrrp_instance": "we", "family": "ipv4", "to": "master"]) == 1)
     }
 }
