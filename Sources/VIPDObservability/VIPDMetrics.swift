@@ -274,23 +274,25 @@ public final class VIPDMetrics: Sendable {
     @discardableResult
     private func counter(_ instance: String?, _ name: String, _ help: String,
                          _ labels: [(String, String)]) -> Counter {
-        let key = Self.labelText(labels)
-        return families.withLock { families in
-            if case .counter(let c)? = families[name]?.series[key] { return c }
-            let c = Counter()
-            families[name, default: Family(help: help, isCounter: true)].series[key] = .counter(c)
-            return c
-        }
+        series(name, help, isCounter: true, labels, found: { if case .counter(let c) = $0 { c } else { nil } },
+               make: { let c = Counter(); return (c, .counter(c)) })
     }
 
     private func gauge(_ instance: String?, _ name: String, _ help: String,
                        _ labels: [(String, String)]) -> Gauge {
+        series(name, help, isCounter: false, labels, found: { if case .gauge(let g) = $0 { g } else { nil } },
+               make: { let g = Gauge(); return (g, .gauge(g)) })
+    }
+
+    /// The series of `name` with these labels: the existing one, or a new one registered under the lock.
+    private func series<T>(_ name: String, _ help: String, isCounter: Bool, _ labels: [(String, String)],
+                           found: (Cell) -> T?, make: () -> (T, Cell)) -> T {
         let key = Self.labelText(labels)
         return families.withLock { families in
-            if case .gauge(let g)? = families[name]?.series[key] { return g }
-            let g = Gauge()
-            families[name, default: Family(help: help, isCounter: false)].series[key] = .gauge(g)
-            return g
+            if let cell = families[name]?.series[key], let existing = found(cell) { return existing }
+            let (value, cell) = make()
+            families[name, default: Family(help: help, isCounter: isCounter)].series[key] = cell
+            return value
         }
     }
 }
