@@ -178,8 +178,8 @@ class Run:
         if mdi:
             res["mdi_ms"] = mdi * 1e3
             res["overhead_ms"] = res["exec_to_first_advert_ms"] - mdi * 1e3
-        garps = [a for a in arps if a["src_mac"] == mac_of(arps, adverts) and a["spa"] == a["tpa"]
-                 and a["t"] >= t_exec]
+        mac = router_mac(adverts)
+        garps = [a for a in arps if a["src_mac"] == mac and a["spa"] == a["tpa"] and a["t"] >= t_exec]
         if garps:
             res["exec_to_first_garp_ms"] = (garps[0]["t"] - t_exec) * 1e3
         if not self.args.keep_raw:
@@ -203,7 +203,7 @@ class Run:
                                                for k, v in res.items()))
 
 
-def mac_of(arps, adverts):
+def router_mac(adverts):
     """The router's MAC: the source of its adverts (r1 is the only sender of adverts in the lab)."""
     srcs = {a["src_mac"] for a in adverts if a["src_ip"] == bench.ROUTER_IP[ROUTER]}
     return srcs.pop() if len(srcs) == 1 else None
