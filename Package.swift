@@ -79,7 +79,9 @@ let package = Package(
         // keepalived/: the corpus of configurations with their expected YAML and notes.
         .testTarget(name: "KeepalivedImportTests", dependencies: ["KeepalivedImport", "VIPDConfig"], exclude: ["keepalived"]),
         .testTarget(name: "VIPDObservabilityTests", dependencies: ["VIPDObservability", "VIPDSystem"]),
-        .testTarget(name: "VIPDDaemonTests", dependencies: ["VIPDDaemon", "VIPDSystem", "VRRP", "VRRPNode"]),
+        .testTarget(name: "VIPDDaemonTests", dependencies: [
+            "VIPDDaemon", "VIPDSystem", "VRRP", "VRRPNode", .product(name: "Logging", package: "swift-log"),
+        ]),
         // inject.py: the packet injector the hostile-input tests run in a lab namespace.
         .testTarget(name: "EndToEndTests", dependencies: ["VIPDDaemon", "VRRP"], exclude: ["inject.py"]),
     ],

@@ -35,7 +35,10 @@ public final class Daemon {
     let loop: any DaemonLoop
     let children: any ChildSpawner
     let configPath: String
-    var config: VIPDConfiguration
+    var config: VIPDConfiguration {
+        didSet { configuredAddressesCache = nil }
+    }
+    private var configuredAddressesCache: Set<IPAddress>?
     var logger: Logger
     let metrics: VIPDMetrics
     var metricsServer: MetricsHTTPServer?
@@ -98,6 +101,17 @@ public final class Daemon {
         do { try body(notifier) } catch {
             logger.warning("systemd notify: \(error)")
         }
+    }
+
+    /// Every address that some instance of the configuration names. Built once per configuration
+    /// (any change of `config`, as reload makes, drops it): `primaryAddress` needs it for each
+    /// instance, and building it there made starting 255 instances quadratic (docs/benchmarks.md,
+    /// "Start-up time").
+    var configuredAddresses: Set<IPAddress> {
+        if let cached = configuredAddressesCache { return cached }
+        let all = Set(config.instances.flatMap { $0.addresses.map(\.address) })
+        configuredAddressesCache = all
+        return all
     }
 
     // MARK: Summary

@@ -97,12 +97,13 @@ extension Daemon {
         // A VIP that may be released is no primary address. The address owner's own virtual
         // addresses are real interface addresses (RFC 9568 §1, "IPvX Address Owner"), so they are.
         let owned = RouterConfig.isAddressOwner(priority: instance.priority) ? Set(instance.addresses.map(\.address)) : []
-        let ours = Set(config.instances.flatMap { $0.addresses.map(\.address) }).subtracting(owned)
+        let configured = configuredAddresses
+        func ours(_ address: IPAddress) -> Bool { configured.contains(address) && !owned.contains(address) }
         do {
             switch family {
             case .ipv4:
                 let candidates = try plane.addresses(interfaceIndex: link.index)
-                    .filter { $0.prefix.family == .ipv4 && !$0.isSecondary && !ours.contains($0.prefix.address) }
+                    .filter { $0.prefix.family == .ipv4 && !$0.isSecondary && !ours($0.prefix.address) }
                 return candidates.first.map(\.prefix.address)
             case .ipv6:
                 return try plane.linkLocalIPv6(interfaceIndex: link.index).map { .v6($0) }
