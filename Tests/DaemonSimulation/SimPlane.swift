@@ -205,8 +205,13 @@ final class SimLoop: DaemonLoop {
         let id = nextID
         nextID += 1
         timers.insert(id)
-        // A timer fires a little late (the host's scheduling latency, more when starved), never early.
-        world.at(deadline.nanoseconds - origin + host.timerLateness()) { [self] in
+        // A timer fires a little late (the host's scheduling latency, more when starved), or, with
+        // slack, half of the time anywhere within it (as the event loop does when it is awake
+        // anyway for something else), never before it is scheduled.
+        let slackNs = slack.nanoseconds
+        let early = slackNs > 0 && world.random.chance(0.5) ? world.random.int64(0...slackNs) : 0
+        let at = early > 0 ? max(world.now, deadline.nanoseconds - origin - early) : deadline.nanoseconds - origin + host.timerLateness()
+        world.at(at) { [self] in
             guard running, timers.remove(id) != nil else { return }
             callback()
         }
