@@ -30,11 +30,6 @@
 //   the armed timer (RFC 9568 §6.4.2 always sets it): a releasing vipd Master repeats priority 0
 //   every interval, and at low priorities Skew_Time is nearly an interval, so re-arming on every
 //   repeat would postpone the takeover indefinitely (found by the simulator).
-// - A Master may send an advertisement up to `nextDeadlineSlack` (a quarter of the interval, at
-//   most 5 ms) before its Adver_Timer expires, when the daemon is awake anyway, and then sets the
-//   timer one interval from that send (RFC 9568 §6.4.3 sends on expiry). Routers sent together
-//   stay together, so a daemon's adverts go out in one burst per interval; the gap a Backup sees
-//   between two adverts is never longer than the interval (plus the host's lateness).
 // - Fault is not an RFC state (keepalived's FAULT). Graceful release (shutdown, handover) keeps the
 //   addresses until the new Master is heard, where RFC 9568 §6.4.3 removes them right after the
 //   priority-0 advertisement.
@@ -139,17 +134,11 @@ public struct Router: Sendable {
     }
 
     /// How much before `nextDeadline` a `.timeout` still fires it: when the next deadline is a
-    /// Master's Adver_Timer, a quarter of the advertisement interval (at most
-    /// `maximumAdvertSlack`, 5 ms); otherwise zero. A daemon running many routers sends the
-    /// advertisements that fall due within that window in the wakeup of the first.
-    ///
-    /// The early advertisement re-phases: the next one is due one interval after it was sent (at
-    /// `now`), not after the deadline. Routers sent in one wakeup are then due together and go out
-    /// together again (one burst per interval, not one wakeup per router), and the gap a Backup
-    /// sees between two advertisements is never longer than the interval plus the lateness of the
-    /// host (an early send shortens a gap, by at most a quarter; it never lengthens the next one).
-    /// The rule before was 1 % of the interval, at most 1 ms, keeping the cadence: gaps up to the
-    /// interval plus that slack.
+    /// Master's Adver_Timer, 1 % of the advertisement interval (at most 1 ms); otherwise zero. A
+    /// daemon running many routers can then send the advertisements that fall due within that
+    /// window in one wakeup. The early advertisement keeps the cadence: the next one is due one
+    /// interval after the deadline, not after the early `now`. Backups see a Master up to 1 %
+    /// early, far inside Master_Down_Interval.
     public var nextDeadlineSlack: Duration {
         guard state == .master, let due = adverTimer, due == nextDeadline else { return .zero }
         return advertSlack
@@ -163,16 +152,16 @@ public struct Router: Sendable {
         return due <= now
     }
 
-    /// A quarter of the advertisement interval (2.5 ms per centisecond), at most `maximumAdvertSlack`.
+    /// 1 % of the advertisement interval (100 µs per centisecond), at most `maximumAdvertSlack`.
     /// Looked up, not computed: dividing a `Duration` is a 128-bit division, and this runs twice for
     /// every advertisement a Master sends (it was 15 % of the send path's instructions).
     private var advertSlack: Duration {
         let centiseconds = Int(config.advertInterval.centiseconds)
         return centiseconds < Self.shortIntervalSlack.count ? Self.shortIntervalSlack[centiseconds] : Self.maximumAdvertSlack
     }
-    public static let maximumAdvertSlack: Duration = .milliseconds(5)
-    /// `advertSlack` of intervals below 2 cs (from 2 cs on, a quarter is at least `maximumAdvertSlack`).
-    private static let shortIntervalSlack: [Duration] = (0..<2).map { .microseconds($0 * 2_500) }
+    public static let maximumAdvertSlack: Duration = .milliseconds(1)
+    /// `advertSlack` of intervals below 10 cs (from 10 cs on, 1 % is at least `maximumAdvertSlack`).
+    private static let shortIntervalSlack: [Duration] = (0..<10).map { .microseconds($0 * 100) }
 
     /// Lowest priority a Backup can have (RFC 9568 §5.2.4: 1...254 for Backups).
     static let lowestBackupPriority: UInt8 = 1
@@ -360,9 +349,9 @@ public struct Router: Sendable {
         }
         if state == .master, let due = adverTimer, due <= now + advertSlack {
             // Adver_Timer expiry (RFC 9568 §6.4.3); a releasing Master keeps repeating priority 0.
-            // Early (within `nextDeadlineSlack`) or late, the next one is one interval from now:
-            // early sends re-phase, so that routers sent together stay together.
-            adverTimer = now + config.advertInterval.duration
+            // Fired early (within `nextDeadlineSlack`), the next one keeps the cadence; fired late,
+            // it is one interval from now.
+            adverTimer = max(due, now) + config.advertInterval.duration
             actions.append(.sendAdvertisement(priority: release == nil ? effectivePriority : ProtocolConstants.stopPriority))
         }
         if state == .backup, let due = masterDownTimer, due <= now {
