@@ -50,8 +50,8 @@ public final class VIPDMetrics: Sendable {
     public init(node: String?, version: String = vipdVersion) {
         var labels = [("version", version)]
         if let node { labels.append(("node", node)) }
-        gauge(nil, Name.buildInfo, Help.buildInfo, labels).set(to: 1.0)
-        gauge(nil, Name.startTime, Help.startTime, []).set(to: WallClock.secondsSinceEpoch())
+        gauge(Name.buildInfo, Help.buildInfo, labels).set(to: 1.0)
+        gauge(Name.startTime, Help.startTime, []).set(to: WallClock.secondsSinceEpoch())
     }
 
     // MARK: Names and help texts (one place, so a name is never registered with two help texts)
@@ -108,24 +108,24 @@ public final class VIPDMetrics: Sendable {
     /// so that `rate()` and `increase()` see their first increment.
     public func setState(instance: String, family: AddressFamily, state: RouterState) {
         for s in Self.allStates {
-            gauge(instance, Name.instanceState, Help.instanceState,
+            gauge(Name.instanceState, Help.instanceState,
                   [("vrrp_instance", instance), ("family", family.rawValue), ("state", s.rawValue)])
                 .set(to: s == state ? 1.0 : 0.0)
-            counter(instance, Name.transitions, Help.transitions,
+            counter(Name.transitions, Help.transitions,
                     [("vrrp_instance", instance), ("family", family.rawValue), ("to", s.rawValue)])
         }
         for (name, help) in [(Name.advertsSent, Help.advertsSent), (Name.advertsReceived, Help.advertsReceived),
                              (Name.announcements, Help.announcements)] {
-            counter(instance, name, help, [("vrrp_instance", instance), ("family", family.rawValue)])
+            counter(name, help, [("vrrp_instance", instance), ("family", family.rawValue)])
         }
-        counter(instance, Name.addressesRestored, Help.addressesRestored, [("vrrp_instance", instance)])
-        counter(instance, Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)])
-        counter(instance, Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)])
+        counter(Name.addressesRestored, Help.addressesRestored, [("vrrp_instance", instance)])
+        counter(Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)])
+        counter(Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)])
     }
 
     public func setPriority(instance: String, family: AddressFamily, configured: UInt8, effective: UInt8) {
         for (kind, value) in [("configured", configured), ("effective", effective)] {
-            gauge(instance, Name.instancePriority, Help.instancePriority,
+            gauge(Name.instancePriority, Help.instancePriority,
                   [("vrrp_instance", instance), ("family", family.rawValue), ("kind", kind)])
                 .set(to: Double(value))
         }
@@ -135,10 +135,10 @@ public final class VIPDMetrics: Sendable {
     /// so a caller that only reports transitions still has a consistent state gauge.
     public func transition(instance: String, family: AddressFamily, to state: RouterState) {
         setState(instance: instance, family: family, state: state)
-        counter(instance, Name.transitions, Help.transitions,
+        counter(Name.transitions, Help.transitions,
                 [("vrrp_instance", instance), ("family", family.rawValue), ("to", state.rawValue)])
             .increment()
-        gauge(instance, Name.lastTransition, Help.lastTransition,
+        gauge(Name.lastTransition, Help.lastTransition,
               [("vrrp_instance", instance), ("family", family.rawValue)])
             .set(to: WallClock.secondsSinceEpoch())
     }
@@ -154,9 +154,9 @@ public final class VIPDMetrics: Sendable {
     public func routerHandles(instance: String, family: AddressFamily) -> RouterHandles {
         let labels = [("vrrp_instance", instance), ("family", family.rawValue)]
         return RouterHandles(
-            advertsSent: counter(instance, Name.advertsSent, Help.advertsSent, labels),
-            advertsReceived: counter(instance, Name.advertsReceived, Help.advertsReceived, labels),
-            announcements: counter(instance, Name.announcements, Help.announcements, labels))
+            advertsSent: counter(Name.advertsSent, Help.advertsSent, labels),
+            advertsReceived: counter(Name.advertsReceived, Help.advertsReceived, labels),
+            announcements: counter(Name.announcements, Help.announcements, labels))
     }
 
     /// A received packet was not used. Counted per interface, not per virtual router, because many
@@ -167,28 +167,28 @@ public final class VIPDMetrics: Sendable {
 
     /// The drop counter of one (interface, reason), for callers that keep it (the receive path).
     public func droppedCounter(interface: String, reason: String) -> Counter {
-        counter(nil, Name.packetsDropped, Help.packetsDropped, [("interface", interface), ("reason", reason)])
+        counter(Name.packetsDropped, Help.packetsDropped, [("interface", interface), ("reason", reason)])
     }
 
     public func addressRestored(instance: String) {
-        counter(instance, Name.addressesRestored, Help.addressesRestored, [("vrrp_instance", instance)]).increment()
+        counter(Name.addressesRestored, Help.addressesRestored, [("vrrp_instance", instance)]).increment()
     }
 
     public func hookFailure(instance: String) {
-        counter(instance, Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)]).increment()
+        counter(Name.notifyFailures, Help.notifyFailures, [("vrrp_instance", instance)]).increment()
     }
 
     public func hookCoalesced(instance: String) {
-        counter(instance, Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)]).increment()
+        counter(Name.notifyCoalesced, Help.notifyCoalesced, [("vrrp_instance", instance)]).increment()
     }
 
     public func trackerState(instance: String, tracker: String, up: Bool) {
-        gauge(instance, Name.trackerUp, Help.trackerUp, [("vrrp_instance", instance), ("tracker", tracker)])
+        gauge(Name.trackerUp, Help.trackerUp, [("vrrp_instance", instance), ("tracker", tracker)])
             .set(to: up ? 1.0 : 0.0)
     }
 
     public func setTakeoverPending(instance: String, _ pending: Bool) {
-        gauge(instance, Name.takeoverPending, Help.takeoverPending, [("vrrp_instance", instance)])
+        gauge(Name.takeoverPending, Help.takeoverPending, [("vrrp_instance", instance)])
             .set(to: pending ? 1.0 : 0.0)
     }
 
@@ -196,12 +196,12 @@ public final class VIPDMetrics: Sendable {
     /// dashboards stop showing a router that no longer exists. Counters restart from 0 if the name
     /// comes back, which Prometheus' `rate()` handles as a counter reset.
     public func removeInstance(_ name: String) {
-        let prefix = "vrrp_instance=\"\(Self.escaped(name))\""
+        let only = "vrrp_instance=\"\(Self.escaped(name))\""
+        let first = only + ","
         families.withLock { families in
             for key in families.keys {
                 families[key]!.series = families[key]!.series.filter { labels, _ in
-                    !(labels.hasPrefix(prefix) && (labels.utf8.count == prefix.utf8.count
-                        || labels.utf8[labels.utf8.index(labels.utf8.startIndex, offsetBy: prefix.utf8.count)] == UInt8(ascii: ",")))
+                    labels != only && !labels.hasPrefix(first)
                 }
             }
         }
@@ -269,16 +269,16 @@ public final class VIPDMetrics: Sendable {
         return text
     }
 
-    /// The counter of these labels, created at 0 on first use. `instance` is documentation only:
-    /// instance series carry `vrrp_instance` as their first label, which is what removal matches.
+    /// The counter of these labels, created at 0 on first use. A virtual router's series carry
+    /// `vrrp_instance` as their first label, which is what `removeInstance` matches.
     @discardableResult
-    private func counter(_ instance: String?, _ name: String, _ help: String,
+    private func counter(_ name: String, _ help: String,
                          _ labels: [(String, String)]) -> Counter {
         series(name, help, isCounter: true, labels, found: { if case .counter(let c) = $0 { c } else { nil } },
                make: { let c = Counter(); return (c, .counter(c)) })
     }
 
-    private func gauge(_ instance: String?, _ name: String, _ help: String,
+    private func gauge(_ name: String, _ help: String,
                        _ labels: [(String, String)]) -> Gauge {
         series(name, help, isCounter: false, labels, found: { if case .gauge(let g) = $0 { g } else { nil } },
                make: { let g = Gauge(); return (g, .gauge(g)) })
