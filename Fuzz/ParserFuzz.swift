@@ -15,7 +15,9 @@
 //   4. a whole IPv4 packet decodes exactly like its payload under the context its header gives;
 //   5. with an `auth_hmac` trailer: it is the input's last 28 bytes and re-encodes to them exactly,
 //      its message is the bytes before it, checking its MAC never traps, and the message re-signed
-//      with a known key verifies while the same trailer under another key or source does not.
+//      with a known key verifies while the same trailer under another key or source does not (a source
+//      that differs from the packet's: a whole IPv4 packet may name the same address as source and
+//      destination).
 
 let multicastV4 = PacketContext(source: .v4(IPv4Address(192, 0, 2, 11)), destination: .v4(.vrrpMulticast), hopLimit: 255)
 let unicastV4 = PacketContext(source: .v4(IPv4Address(192, 0, 2, 11)), destination: .v4(IPv4Address(192, 0, 2, 12)),
@@ -24,6 +26,15 @@ let multicastV6 = PacketContext(source: .v6(IPv6Address(high: 0xfe80_0000_0000_0
                                 destination: .v6(.vrrpMulticast), hopLimit: 255)
 let fuzzKey = HMACSHA256(key: Array(0..<32 as Range<UInt8>))
 let otherKey = HMACSHA256(key: Array(repeating: 0x5A as UInt8, count: 40))
+
+/// A source that differs from `source` (its lowest bit flipped). Not the packet's destination: a whole
+/// IPv4 packet may carry the same address in both fields.
+func anotherSource(than source: IPAddress) -> IPAddress {
+    switch source {
+    case .v4(let address): .v4(IPv4Address(address.value ^ 1))
+    case .v6(let address): .v6(IPv6Address(high: address.high, low: address.low ^ 1))
+    }
+}
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition { fatalError("invariant violated: \(message())") }
@@ -57,7 +68,7 @@ func checkMessage(_ bytes: [UInt8], context: PacketContext) {
         let good = ReceivedAuthTrailer(trailer: resigned, message: received.message)
         check(good.verifies(source: context.source, key: fuzzKey), "re-signed message does not verify")
         check(!good.verifies(source: context.source, key: otherKey), "verifies under another key")
-        check(!good.verifies(source: context.destination, key: fuzzKey), "verifies for another source")
+        check(!good.verifies(source: anotherSource(than: context.source), key: fuzzKey), "verifies for another source")
     }
     // 2: byte equality outside the ignorable fields.
     check(wire.count == bytes.count, "re-encoded length \(wire.count) ≠ \(bytes.count)")
