@@ -15,6 +15,12 @@ public struct VIPDConfiguration: Hashable, Sendable {
     /// SCHED_RR priority for the daemon (1...99), keepalived's `vrrp_rt_priority`; nil = normal
     /// scheduling (the default). Needs CAP_SYS_NICE.
     public var realtimePriority: Int?
+    /// Highest SCHED_RR priority the daemon raises itself to when its timers run late (keepalived's
+    /// `max_auto_priority`); nil = never (the default). Needs CAP_SYS_NICE.
+    public var maxAutoPriority: Int?
+    /// How late a timer must run before the priority is raised (keepalived's
+    /// `min_auto_priority_delay`); nil = the default, `effectiveMinAutoPriorityDelay`.
+    public var minAutoPriorityDelay: Duration?
     /// Lock all memory (mlockall), keepalived's `vrrp_no_swap`. Needs CAP_IPC_LOCK.
     public var lockMemory: Bool
     /// Refuse hooks and track scripts that anyone but root could change (keepalived's
@@ -39,6 +45,19 @@ public struct VIPDConfiguration: Hashable, Sendable {
         self.enableScriptSecurity = enableScriptSecurity; self.scriptUser = scriptUser
         self.instances = instances; self.syncGroups = syncGroups
     }
+
+    /// `min_auto_priority_delay` as configured, or its default: half the shortest advert interval
+    /// of the instances, at most 1 s (keepalived's default, 1 s, is longer than a Backup waits at
+    /// 10 ms adverts), at least `minimumAutoPriorityDelay`.
+    public var effectiveMinAutoPriorityDelay: Duration {
+        if let minAutoPriorityDelay { return minAutoPriorityDelay }
+        let shortest = instances.map { Duration.milliseconds(Int64($0.advertInterval.centiseconds) * 10) }.min() ?? .seconds(2)
+        return max(Self.minimumAutoPriorityDelay, min(.seconds(1), shortest / 2))
+    }
+
+    /// The smallest `min_auto_priority_delay`: the event loop may hold a timer back by up to 1 ms on
+    /// purpose while packets arrive faster than one per millisecond (read pacing).
+    public static let minimumAutoPriorityDelay: Duration = .milliseconds(2)
 
     /// The instance with this name, if any.
     public func instance(named name: String) -> InstanceConfig? { instances.first { $0.name == name } }

@@ -24,6 +24,7 @@ enum Limits {
     static let shutdownTimeout = Duration.zero...Duration.seconds(3600)
     /// SCHED_RR priorities on Linux (sched_get_priority_min/max for SCHED_RR); 0 = off.
     static let realtimePriority = 0...99
+    static let minAutoPriorityDelay = VIPDConfiguration.minimumAutoPriorityDelay...Duration.seconds(10)
     static let garpCount = 1...100
     static let garpInterval = Duration.zero...Duration.seconds(10)
     static let garpRepeatAfter = Duration.zero...Duration.seconds(3600)
@@ -43,7 +44,7 @@ enum Limits {
 
 enum Keys {
     static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "realtime_priority",
-                      "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
+                      "max_auto_priority", "min_auto_priority_delay", "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
                            "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac", "announce", "route",
@@ -211,6 +212,20 @@ struct ConfigDecoder {
         if let n = fields.optional("realtime_priority") {
             let value = try reader.integer(n, "realtime_priority", Limits.realtimePriority)
             config.realtimePriority = value == 0 ? nil : value
+        }
+        if let n = fields.optional("max_auto_priority") {
+            let value = try reader.integer(n, "max_auto_priority", Limits.realtimePriority)
+            config.maxAutoPriority = value == 0 ? nil : value
+        }
+        if let n = fields.optional("min_auto_priority_delay") {
+            config.minAutoPriorityDelay = try reader.duration(n, "min_auto_priority_delay", Limits.minAutoPriorityDelay)
+            if config.maxAutoPriority == nil {
+                warnings.add(at: n, "min_auto_priority_delay does nothing without max_auto_priority (the highest priority vipd may raise itself to)")
+            }
+        }
+        if let maximum = config.maxAutoPriority, let base = config.realtimePriority, maximum <= base,
+           let n = fields.optional("max_auto_priority") {
+            warnings.add(at: n, "max_auto_priority \(maximum) is not above realtime_priority \(base): the priority is never raised")
         }
         if let n = fields.optional("lock_memory") { config.lockMemory = try reader.bool(n, "lock_memory") }
         if let n = fields.optional("enable_script_security") {

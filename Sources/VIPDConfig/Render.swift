@@ -14,6 +14,8 @@ extension VIPDConfiguration {
         out += "shutdown_timeout: \(DurationText.render(shutdownTimeout))\n"
         out += "log_level: \(logLevel.rawValue)\n"
         out += "realtime_priority: \(realtimePriority ?? 0)\n"
+        out += "max_auto_priority: \(maxAutoPriority ?? 0)\n"
+        if let minAutoPriorityDelay { out += "min_auto_priority_delay: \(DurationText.render(minAutoPriorityDelay))\n" }
         out += "lock_memory: \(lockMemory)\n"
         out += "enable_script_security: \(enableScriptSecurity)\n"
         if let scriptUser { out += "script_user: \(quoted(scriptUser.name))\n" }
