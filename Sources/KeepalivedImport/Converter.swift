@@ -33,6 +33,9 @@ struct Converter {
     var top: [String: YAMLEntry] = [:]
     var defaultVersion: (Int, SourceLocation)?
     var strict: SourceLocation?
+    /// `max_auto_priority` (on) and `min_auto_priority_delay` in microseconds, with their lines.
+    var autoPriority: SourceLocation?
+    var minAutoPriorityDelay: (Int, SourceLocation)?
     var scriptUser: String?
     var garp = GarpSettings()
     var scripts: [String: VRRPScript] = [:]
@@ -105,6 +108,21 @@ struct Converter {
                 if let v = value.flatMap({ Values.integer($0, in: 1...99) }) {
                     top["realtime_priority"] = YAMLEntry("realtime_priority", .scalar("\(v)"), s.location)
                 } else { invalid(s, "1–99") }
+            case "max_auto_priority":
+                // No value: the highest SCHED_RR priority; 0 and -1 (-1 only silences keepalived's
+                // start-up warning) are off, vipd's default.
+                guard let v = value.map({ Values.integer($0, in: -1...99) }) ?? 99 else { invalid(s, "-1–99"); continue }
+                if v > 0 {
+                    top["max_auto_priority"] = YAMLEntry("max_auto_priority", .scalar("\(v)"), s.location)
+                    autoPriority = s.location
+                }
+            case "min_auto_priority_delay":
+                guard let us = value.flatMap({ Values.integer($0, in: 1...10_000_000) }) else { invalid(s, "1–10000000 microseconds"); continue }
+                let floor = 2_000
+                if us < floor {
+                    note(s.location, "min_auto_priority_delay \(us) µs is below vipd's smallest, \(Values.duration(microseconds: floor)) (its event loop may hold a timer back 1 ms on purpose under load): written as \(Values.duration(microseconds: floor))")
+                }
+                minAutoPriorityDelay = (max(us, floor), s.location)
             case "vrrp_no_swap":
                 top["lock_memory"] = YAMLEntry("lock_memory", .scalar("true"), s.location)
             case "vrrp_strict":
@@ -358,7 +376,18 @@ struct Converter {
 
     func assemble(file: String) -> [YAMLEntry] {
         var entries: [YAMLEntry] = []
-        for key in ["node", "realtime_priority", "lock_memory", "enable_script_security", "script_user"] {
+        for key in ["node", "realtime_priority", "max_auto_priority"] {
+            if let entry = top[key] { entries.append(entry) }
+        }
+        if let autoPriority {
+            let (us, location) = minAutoPriorityDelay ?? (1_000_000, autoPriority)
+            var entry = YAMLEntry("min_auto_priority_delay", .scalar(Values.duration(microseconds: us)), location)
+            if minAutoPriorityDelay == nil {
+                entry.remark = "keepalived's default, written out; vipd's own default (half the shortest advert_interval, at most 1s) reacts sooner: remove this line to use it"
+            }
+            entries.append(entry)
+        }
+        for key in ["lock_memory", "enable_script_security", "script_user"] {
             if let entry = top[key] { entries.append(entry) }
         }
         entries.append(YAMLEntry("instances", .list(instances.map { YAMLElement(.mapping($0.entries()), $0.location) }), nil))
