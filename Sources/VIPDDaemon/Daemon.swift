@@ -79,6 +79,11 @@ public final class Daemon {
     var systemdStatusPending = false
     var forcedExitTimer: TimerID?
     var watchdogTimer: TimerID?
+    /// `max_auto_priority`'s state (nil: off); see DaemonAutoPriority.swift.
+    var autoPriority: AutoPriority?
+    /// When the "timers ran late" warning (with `max_auto_priority` off) may next be logged: a
+    /// minute after the last one, and not during the daemon's own start or reload work.
+    var nextLateWarning: Instant = .zero
     public private(set) var exitCode: Int32 = 0
 
     /// A daemon on `plane`; nothing is touched until `run()` (or `start()`).

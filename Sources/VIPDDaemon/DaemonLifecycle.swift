@@ -20,6 +20,7 @@ extension Daemon {
         try eventLoop.handleSignals(Self.handledSignals) { [unowned self] signal in self.handleSignal(signal) }
         do {
             try ProcessSettings.apply(config)
+            watchLateTimers(eventLoop)
             try openControlSocket(eventLoop)
             try startMetricsServer()
             try startInstances()

@@ -26,16 +26,21 @@ extension Daemon {
         if newConfig.controlSocket != old.controlSocket || newConfig.metrics != old.metrics {
             changes.append("control_socket/metrics changes need a restart (kept the running ones)")
         }
-        if newConfig.realtimePriority != old.realtimePriority || newConfig.lockMemory != old.lockMemory {
+        if newConfig.realtimePriority != old.realtimePriority || newConfig.lockMemory != old.lockMemory
+            || newConfig.maxAutoPriority != old.maxAutoPriority {
             do {
-                try ProcessSettings.apply(newConfig, previous: old)
+                let raised = autoPriority.map { $0.current > $0.base ? $0.current : 0 } ?? 0
+                try ProcessSettings.apply(newConfig, previous: old, raisedTo: raised)
                 config.realtimePriority = newConfig.realtimePriority
                 config.lockMemory = newConfig.lockMemory
+                config.maxAutoPriority = newConfig.maxAutoPriority
+                autoPriority = nil   // starts again from the configured scheduling (below)
             } catch {
                 logger.error("reload: \(error); keeping the previous scheduling")
                 changes.append("\(error); kept the previous scheduling")
             }
         }
+        config.minAutoPriorityDelay = newConfig.minAutoPriorityDelay
         config.node = newConfig.node
         config.shutdownTimeout = newConfig.shutdownTimeout
         config.logLevel = newConfig.logLevel
@@ -73,6 +78,7 @@ extension Daemon {
             }
         }
         applyTracking()
+        if let eventLoop = loop as? EventLoop { watchLateTimers(eventLoop) }
         let message = changes.isEmpty ? "reloaded: nothing changed" : "reloaded: " + changes.joined(separator: "; ")
         logger.notice("\(message)")
         return (true, message)

@@ -37,6 +37,9 @@ public final class EventLoop {
     private var nextTimerID: UInt64 = 1
     private var armedDeadline: Instant?
     private var running = false
+    /// Called with how late the first due timer of a wakeup ran, when that is at least `threshold`
+    /// (the daemon's `max_auto_priority`; see AutoPriority). At most once per wakeup.
+    public var lateTimers: (threshold: Duration, report: (Duration) -> Void)?
 
     public init() throws {
         epollFD = try syscall("epoll_create1") { vipd_epoll_create() }
@@ -170,6 +173,7 @@ public final class EventLoop {
         let current = now()
         let horizon = current + Self.maximumSlack
         var notYet: [(deadline: Instant, id: UInt64)] = []
+        var lateness: Duration?
         while let top = heap.peek(), top.deadline <= horizon {
             heap.pop()
             guard let timer = timers[top.id], timer.deadline == top.deadline else { continue }   // cancelled
@@ -177,10 +181,12 @@ public final class EventLoop {
                 notYet.append(top)
                 continue
             }
+            if lateness == nil { lateness = current - top.deadline }   // the earliest due timer
             timers.removeValue(forKey: top.id)
             timer.callback()
         }
         for entry in notYet { heap.push(entry.deadline, entry.id) }
+        if let lateness, let lateTimers, lateness >= lateTimers.threshold { lateTimers.report(lateness) }
     }
 
     /// Arms the timerfd for the earliest pending deadline. Lazily: when the earliest deadline moved

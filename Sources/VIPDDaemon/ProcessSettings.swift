@@ -37,11 +37,24 @@ enum ProcessSettings {
     /// and metrics threads keep normal scheduling) and locks memory if asked. `previous` is the
     /// running configuration on reload (nil at start): a setting that is off now and was off before
     /// makes no call; one turned off goes back to SCHED_OTHER / munlockall.
-    static func apply(_ config: VIPDConfiguration, previous: VIPDConfiguration? = nil,
+    ///
+    /// `raisedTo` is the SCHED_RR priority `max_auto_priority` raised the daemon to (0: none); a
+    /// reload puts the scheduling back to the configured one. With `max_auto_priority` newly on and
+    /// no `realtime_priority`, SCHED_RR is tried once (priority 1, then back to normal), so a
+    /// missing CAP_SYS_NICE is refused now, not found when the host is already overloaded.
+    static func apply(_ config: VIPDConfiguration, previous: VIPDConfiguration? = nil, raisedTo: Int32 = 0,
                       calls: ProcessSettingsCalls = .system) throws(DaemonError) {
         if let priority = config.realtimePriority {
             try setScheduler(SCHED_RR, Int32(priority), config, calls)
-        } else if previous?.realtimePriority != nil {
+        } else if previous?.realtimePriority != nil || raisedTo > 0 {
+            try setScheduler(SCHED_OTHER, 0, config, calls)
+        }
+        if let maximum = config.maxAutoPriority, config.realtimePriority == nil, previous?.maxAutoPriority == nil {
+            let code = calls.setScheduler(SCHED_RR, 1)
+            if code != 0 {
+                let error = SystemError(operation: "sched_setscheduler", errno: code, capability: .sysNice)
+                throw DaemonError.startup("max_auto_priority \(maximum): \(error)")
+            }
             try setScheduler(SCHED_OTHER, 0, config, calls)
         }
         if config.lockMemory {

@@ -72,6 +72,8 @@ public final class VIPDMetrics: Sendable {
         public static let notifyCoalesced = "vipd_notify_coalesced_total"
         public static let trackerUp = "vipd_tracker_up"
         public static let takeoverPending = "vipd_takeover_pending"
+        public static let realtimePriority = "vipd_realtime_priority"
+        public static let lateTimerWakeups = "vipd_late_timer_wakeups_total"
     }
 
     private enum Help {
@@ -90,6 +92,8 @@ public final class VIPDMetrics: Sendable {
         static let notifyCoalesced = "Transitions whose waiting notify hook was replaced by a newer transition of the same virtual router before it ran."
         static let trackerUp = "Tracked item state: 1 up, 0 down."
         static let takeoverPending = "1 while a manual takeover waits for operator approval."
+        static let realtimePriority = "SCHED_RR priority of the event loop (realtime_priority, raised by max_auto_priority); 0 = normal scheduling."
+        static let lateTimerWakeups = "Event-loop wakeups whose first due timer ran at least min_auto_priority_delay late."
     }
 
     /// Every state, so the one-hot gauge always has all four series. The switch makes a new
@@ -185,6 +189,14 @@ public final class VIPDMetrics: Sendable {
     public func trackerState(instance: String, tracker: String, up: Bool) {
         gauge(Name.trackerUp, Help.trackerUp, [("vrrp_instance", instance), ("tracker", tracker)])
             .set(to: up ? 1.0 : 0.0)
+    }
+
+    public func setRealtimePriority(_ priority: Int) {
+        gauge(Name.realtimePriority, Help.realtimePriority, []).set(to: Double(priority))
+    }
+
+    public func lateTimerWakeup() {
+        counter(Name.lateTimerWakeups, Help.lateTimerWakeups, []).increment()
     }
 
     public func setTakeoverPending(instance: String, _ pending: Bool) {

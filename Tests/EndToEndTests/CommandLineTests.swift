@@ -67,14 +67,64 @@ struct CommandLineTests {
         #expect(!locked.contains(" 0 kB"), "memory should be locked: \(locked)")
     }
 
-    @Test func realtimePriorityWithoutCapSysNiceSaysSo() throws {
+    /// realtime_priority, and max_auto_priority (tried once at start), without CAP_SYS_NICE.
+    @Test(arguments: ["realtime_priority", "max_auto_priority"])
+    func schedulingWithoutCapSysNiceSaysSo(_ key: String) throws {
         let lab = try Lab(routers: 1)
         defer { lab.teardown() }
-        try lab.rewriteConfig(1, config: "realtime_priority: 10\n" + config(instanceYAML(priority: 150)))
+        try lab.rewriteConfig(1, config: "\(key): 10\n" + config(instanceYAML(priority: 150)))
         let result = shell("ip netns exec \(lab.ns(1)) capsh --drop=cap_sys_nice -- -c '\(vipd) run --config \(lab.configPath(1))'", timeout: 20)
         #expect(result.status != 0)
+        #expect(result.output.contains("\(key) 10"), "\(result.output)")
         #expect(result.output.contains("CAP_SYS_NICE"), "\(result.output)")
         #expect(lab.holders(Lab.vip4).isEmpty)
+    }
+
+    /// max_auto_priority: a daemon kept off the CPU (SIGSTOP stands in for an overloaded host) past
+    /// min_auto_priority_delay raises itself to SCHED_RR, one step per stall; without the setting it
+    /// stays on normal scheduling and says in its log that its timers ran late.
+    @Test func maxAutoPriorityRaisesALateDaemonOneStepPerStall() throws {
+        let lab = try Lab(routers: 2)
+        defer { lab.teardown() }
+        try lab.start(1, config: "metrics:\n  listen: 127.0.0.1:9464\nmax_auto_priority: 2\nmin_auto_priority_delay: 20ms\n"
+                      + config(instanceYAML(priority: 150)))
+        try lab.start(2, config: config(instanceYAML(priority: 100)))
+        lab.expectSoleHolder(Lab.vip4, 1)
+        let pids = try [1, 2].map { try #require(lab.daemons[$0]?.processIdentifier) }
+        func policy(_ pid: Int32) -> String { shell("chrt -p \(pid)").output }
+        #expect(policy(pids[0]).contains("SCHED_OTHER"), "no raise before a stall: \(policy(pids[0]))")
+        // Past the hold-off after start (1 s), then a 200 ms stall of both: 100 ms adverts, so a
+        // timer of each falls due while it is stopped. The Backup's Master_Down_Interval (≈ 360 ms)
+        // is not reached: nothing else changes.
+        Thread.sleep(forTimeInterval: 1.2)
+        func stall() {
+            shell("kill -STOP \(pids[0]) \(pids[1]); sleep 0.2; kill -CONT \(pids[0]) \(pids[1])")
+        }
+        stall()
+        #expect(waitUntil(5) { policy(pids[0]).contains("SCHED_RR") && policy(pids[0]).contains("priority: 1") },
+                "\(policy(pids[0]))\n\(lab.log(1))")
+        #expect(lab.log(1).contains("raised the event loop to SCHED_RR priority 1 (max_auto_priority 2)"), "\(lab.log(1))")
+        // A second stall within the hold-off changes nothing; one after it is the next step; a third
+        // stays at the maximum.
+        stall()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(policy(pids[0]).contains("priority: 1"), "\(policy(pids[0]))")
+        Thread.sleep(forTimeInterval: 1.0)
+        stall()
+        #expect(waitUntil(5) { policy(pids[0]).contains("priority: 2") }, "\(policy(pids[0]))\n\(lab.log(1))")
+        Thread.sleep(forTimeInterval: 1.1)
+        stall()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(policy(pids[0]).contains("priority: 2"), "\(policy(pids[0]))")
+        let metrics = lab.scrapeMetrics(1, port: 9464) ?? ""
+        #expect(metrics.contains("\nvipd_realtime_priority 2.0\n"), "\(metrics)")
+        let late = metrics.components(separatedBy: "\n").first { $0.hasPrefix("vipd_late_timer_wakeups_total ") }
+        #expect(late.flatMap { Int($0.split(separator: " ")[1]) }.map { $0 >= 4 } == true, "one per stall at least: \(late ?? metrics)")
+        // The other daemon has max_auto_priority off: normal scheduling, and one warning.
+        #expect(policy(pids[1]).contains("SCHED_OTHER"), "\(policy(pids[1]))")
+        let warnings = lab.log(2).components(separatedBy: "\n").filter { $0.contains("timers ran") && $0.contains("Set max_auto_priority") }
+        #expect(warnings.count == 1, "one warning a minute: \(lab.log(2))")
+        lab.expectSoleHolder(Lab.vip4, 1)
     }
 
     /// Issue 11: a hold the daemon would refuse is refused by the CLI, before it connects.

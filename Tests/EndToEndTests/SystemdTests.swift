@@ -366,5 +366,45 @@ extension LabScenarios {
             #expect(waitUntil(10) { systemd.journal("vipd", "-o cat").contains("script-user hook web MASTER uid=65534 gid=65534 groups=65534") },
                     "\(systemd.diagnostics())")
         }
+    
+
+        /// max_auto_priority under the shipped unit: refused at start without the documented
+        /// drop-in (docs/systemd.md, Real-time scheduling), and with it a daemon kept off the CPU
+        /// (SIGSTOP) raises itself to SCHED_RR while staying Master.
+        @Test func maxAutoPriorityNeedsTheDropInAndThenRaisesTheDaemon() throws {
+            let (lab, systemd) = try setUp(r1: instanceYAML(priority: 200))
+            defer { systemd.teardown(); lab.teardown() }
+            try systemd.writeConfig(node: 1, "max_auto_priority: 3\nmin_auto_priority_delay: 20ms\n" + config(instanceYAML(priority: 200)))
+            let refused = systemd.systemctl("start vipd")
+            #expect(refused.status != 0, "started without CAP_SYS_NICE: \(systemd.diagnostics())")
+            #expect(waitUntil(10) { systemd.journal("vipd", "-o cat").contains("max_auto_priority 3: sched_setscheduler: Operation not permitted") },
+                    "\(systemd.diagnostics())")
+            #expect(lab.holders(Lab.vip4).isEmpty)
+            _ = systemd.systemctl("stop vipd")
+            _ = systemd.systemctl("reset-failed vipd")
+
+            // The drop-in exactly as docs/systemd.md gives it.
+            try systemd.placeInRouter("vipd.service", 1, extra: """
+                AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE CAP_IPC_LOCK
+                CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE CAP_IPC_LOCK
+                RestrictRealtime=no
+                LimitMEMLOCK=infinity
+                SystemCallFilter=@system-service @resources
+
+                """)
+            try start(systemd)
+            #expect(waitUntil(10) { systemd.state() == "Master" }, "\(systemd.diagnostics())")
+            let mainPID = try #require(systemd.mainPID(), "\(systemd.diagnostics())")
+            #expect(systemd.run("chrt -p \(mainPID)").output.contains("SCHED_OTHER"))
+            Thread.sleep(forTimeInterval: 1.2)   // past the hold-off after start
+            _ = systemd.run("kill -STOP \(mainPID); sleep 0.2; kill -CONT \(mainPID)")
+            #expect(waitUntil(5) { systemd.run("chrt -p \(mainPID)").output.contains("SCHED_RR") },
+                    "\(systemd.run("chrt -p \(mainPID)").output)\n\(systemd.diagnostics())")
+            #expect(systemd.run("chrt -p \(mainPID)").output.contains("priority: 1"))
+            #expect(systemd.journal("vipd", "-o cat").contains("raised the event loop to SCHED_RR priority 1 (max_auto_priority 3)"),
+                    "\(systemd.diagnostics())")
+            #expect(systemd.state() == "Master")
+            lab.expectSoleHolder(Lab.vip4, 1)
+        }
     }
 }

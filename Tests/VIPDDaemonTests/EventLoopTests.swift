@@ -38,6 +38,31 @@ import VRRP
         #expect(lateness.allSatisfy { $0 >= .zero })
     }
 
+    /// `max_auto_priority`'s measurement: a wakeup whose first due timer ran at least the threshold
+    /// late is reported once, with that lateness; timers on time are not reported.
+    @Test func lateTimersAreReportedOncePerWakeup() throws {
+        let loop = try EventLoop()
+        var reports: [Duration] = []
+        loop.lateTimers = (.milliseconds(20), { reports.append($0) })
+        let start = loop.now()
+        // Two timers already 50 ms and 40 ms overdue: one wakeup, one report of the earlier.
+        loop.schedule(at: start - .milliseconds(50)) {}
+        loop.schedule(at: start - .milliseconds(40)) {}
+        // Then timers on time (5 ms apart), which must not be reported.
+        var onTime = 0
+        func next() {
+            loop.schedule(at: loop.now() + .milliseconds(5)) {
+                onTime += 1
+                if onTime == 5 { loop.stop() } else { next() }
+            }
+        }
+        next()
+        try loop.run()
+        #expect(reports.count == 1, "\(reports)")
+        #expect(reports.first.map { $0 >= .milliseconds(50) && $0 < .seconds(5) } == true, "\(reports)")
+        #expect(onTime == 5)
+    }
+
     /// The control socket writes replies on readiness: a descriptor can be watched for writing,
     /// and switched back to reading.
     @Test func descriptorsCanBeWatchedForWritingAndBack() throws {
