@@ -367,6 +367,8 @@ class Vipd(Daemon):
         lines = [f"node: r{self.k}", f"control_socket: {self.socket()}", "log_level: info"]
         if self.bench.args.realtime:
             lines.append(f"realtime_priority: {self.bench.args.realtime}")
+        if self.bench.args.auto_priority:
+            lines.append(f"max_auto_priority: {self.bench.args.auto_priority}")
         lines.append("instances:")
         for i in self.instances:
             lines += [f"  - name: {i.name}", f"    interface: {i.interface}", f"    vrid: {i.vrid}",
@@ -434,6 +436,11 @@ class Keepalived(Daemon):
         out = ["global_defs {", f"  router_id r{self.k}"]
         if self.bench.args.realtime:
             out.append(f"  vrrp_rt_priority {self.bench.args.realtime}")
+        if self.bench.args.auto_priority:
+            # keepalived's min_auto_priority_delay defaults to 1 s; give it vipd's default (half
+            # the advert interval) so both react to the same stall.
+            out.append(f"  max_auto_priority {self.bench.args.auto_priority}")
+            out.append(f"  min_auto_priority_delay {max(2000, self.interval_ms * 500)}")
         out.append("}")
         for i in self.instances:
             out += [f"vrrp_instance {i.name} {{", "  state BACKUP", f"  interface {i.interface}",
@@ -1435,7 +1442,7 @@ def write_report(bench, args, started, order):
                 "probe_command": " ".join(PING if args.prober == "ping" else PROBE), "idle_instances": IDLE_INSTANCES,
                 "idle_interval_ms": IDLE_INTERVAL_MS, "stress_interval_ms": STRESS_INTERVAL_MS,
                 "keepalived_no_syslog": not args.keepalived_syslog, "note": args.note,
-                "realtime_priority": args.realtime, "daemons": args.daemons,
+                "realtime_priority": args.realtime, "max_auto_priority": args.auto_priority, "daemons": args.daemons,
                 "load_capture": bool(args.load_capture), "load_perf": bool(args.load_perf)}
     doc = {"started": started, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "command": args.command, "settings": settings, "environment_start": env_start,
@@ -1512,6 +1519,9 @@ def parse_args():
     p.add_argument("--realtime", type=int, default=int(env.get("BENCH_REALTIME", 0)),
                    help="SCHED_RR priority for both daemons (vipd realtime_priority, keepalived vrrp_rt_priority); "
                         "0: normal scheduling, the default")
+    p.add_argument("--auto-priority", type=int, default=int(env.get("BENCH_AUTO_PRIORITY", 0)),
+                   help="max_auto_priority for both daemons (min_auto_priority_delay half the advert interval, "
+                        "vipd's default, for both); 0: off, the default")
     p.add_argument("--daemons", default="vipd,keepalived",
                    help="development runs: only these daemons (the comparison needs both)")
     p.add_argument("--load-perf", type=int, choices=(0, 1), default=int(env.get("BENCH_LOAD_PERF", 1)),
