@@ -21,6 +21,10 @@ extension Daemon {
     /// advertisement, and instead of a cancel and a new timer each time, the old one fires early,
     /// the core finds nothing due (an early `.timeout` is a no-op) and the timer is set again then.
     ///
+    /// The timer may run early when the loop is awake anyway (`TimerBatching`): a Master's
+    /// advertisements within the core's slack, a Backup's check up to an interval early. A timer
+    /// that ran early and found its deadline unmoved is set again without slack.
+    ///
     /// The timer's closure is made once per router and kept in it, so setting the timer again
     /// allocates nothing. It holds the daemon and the runtime unowned: a removed router's timers
     /// are cancelled (`removeInstance`), and the daemon outlives its loop. Weak references would
@@ -29,10 +33,13 @@ extension Daemon {
         guard let deadline = runtime.router.nextDeadline else {
             loop.cancel(runtime.timer)
             runtime.timer = nil
+            runtime.timerRanEarly = false
             return
         }
         if runtime.timer != nil, let set = runtime.timerDeadline, set <= deadline { return }
         loop.cancel(runtime.timer)
+        let slack = TimerBatching.slack(for: runtime.router, earlyRunDeadline: runtime.timerRanEarly ? runtime.timerDeadline : nil)
+        runtime.timerRanEarly = false
         runtime.timerDeadline = deadline
         let fire: () -> Void
         if let existing = runtime.timerCallback {
@@ -40,11 +47,12 @@ extension Daemon {
         } else {
             fire = { [unowned self, unowned runtime] in
                 runtime.timer = nil
+                runtime.timerRanEarly = runtime.timerDeadline.map { self.loop.now() < $0 } ?? false
                 self.timerFired(runtime)
             }
             runtime.timerCallback = fire
         }
-        runtime.timer = loop.schedule(at: deadline, slack: runtime.router.nextDeadlineSlack, fire)
+        runtime.timer = loop.schedule(at: deadline, slack: slack, fire)
     }
 
     /// A router's timer: before an expired Master_Down_Timer counts, everything queued on the

@@ -33,8 +33,15 @@ public final class EventLoop {
         var callback: () -> Void
     }
     private var timers: [UInt64: Timer] = [:]
-    private var heap = DeadlineHeap()
+    /// Every timer by the earliest time it may fire (deadline − slack): what a wakeup looks at, so
+    /// that it touches only the timers it may fire, however large the slacks.
+    private var byEarliest = DeadlineHeap()
+    /// Every timer by its deadline: what the timerfd is armed for (the loop never wakes early).
+    private var byDeadline = DeadlineHeap()
     private var nextTimerID: UInt64 = 1
+    /// Live timers taken off `byEarliest` by `fireExpiredTimers` so far (fired or put back): what a
+    /// wakeup costs, for the tests.
+    private(set) var timersExamined = 0
     private var armedDeadline: Instant?
     private var running = false
     /// Called with how late the first due timer of a wakeup ran, when that is at least `threshold`
@@ -103,17 +110,27 @@ public final class EventLoop {
     // MARK: Timers
 
     /// The most a timer's `slack` can be (see `schedule(at:slack:_:)`).
-    public static let maximumSlack: Duration = .milliseconds(1)
+    public static let maximumSlack: Duration = .seconds(1)
+    /// The most timers one wakeup fires before their deadlines. A Master's advertisements sent
+    /// early stay together (the core re-phases them), so this caps the burst of advertisements a
+    /// wakeup hands to the kernel (a qdisc and a netdev backlog hold 1,000 packets by default);
+    /// the timers left over wait for their own deadlines, and then form a burst of their own.
+    /// Timers that are due always fire.
+    public static let maximumEarlyPerWakeup = 256
 
     /// Calls `callback` once `deadline` has passed. With `slack` (at most `maximumSlack`) it may
-    /// be called up to that much earlier, when the loop is awake anyway for another timer: timers
-    /// that fall due close together then share one wakeup. The loop never wakes early for it.
+    /// be called up to that much earlier, when the loop is awake anyway for another timer or a
+    /// descriptor: timers that fall due close together then share one wakeup. The loop never wakes
+    /// early for it, and never fires early a timer scheduled during the same wakeup (a callback
+    /// that sets its timer again inside the window waits for the next wakeup, or its deadline).
     @discardableResult
     public func schedule(at deadline: Instant, slack: Duration = .zero, _ callback: @escaping () -> Void) -> TimerID {
         let id = nextTimerID
         nextTimerID += 1
-        timers[id] = Timer(deadline: deadline, slack: min(max(slack, .zero), Self.maximumSlack), callback: callback)
-        heap.push(deadline, id)
+        let slack = min(max(slack, .zero), Self.maximumSlack)
+        timers[id] = Timer(deadline: deadline, slack: slack, callback: callback)
+        byDeadline.push(deadline, id)
+        byEarliest.push(deadline - slack, id)
         return TimerID(id)
     }
 
@@ -124,7 +141,7 @@ public final class EventLoop {
 
     public func cancel(_ id: TimerID?) {
         guard let id else { return }
-        timers.removeValue(forKey: id.value)   // the heap entry is dropped lazily
+        timers.removeValue(forKey: id.value)   // the heap entries are dropped lazily
     }
 
     // MARK: Running
@@ -143,7 +160,7 @@ public final class EventLoop {
         running = true
         var ready = [Int32](repeating: -1, count: 64)
         while running {
-            fireExpiredTimers()
+            fireExpiredTimers(at: now())
             guard running else { break }
             try armTimerFD()
             let n = vipd_epoll_wait(epollFD, &ready, Int32(ready.count), -1)
@@ -167,25 +184,43 @@ public final class EventLoop {
         }
     }
 
-    /// Fires every timer that is due, and every timer due within its slack. Entries up to
-    /// `maximumSlack` ahead are looked at; those not yet within their own slack go back.
-    private func fireExpiredTimers() {
-        let current = now()
-        let horizon = current + Self.maximumSlack
-        var notYet: [(deadline: Instant, id: UInt64)] = []
+    /// Fires every timer that is due at `current`, due ones first (in deadline order), then up to
+    /// `maximumEarlyPerWakeup` of those within their slack (nearest deadline first). Timers that
+    /// callbacks schedule are fired in the same call only when they are already due. Each entry
+    /// looked at is either fired or put back once, keyed so that it is not looked at again before
+    /// it may fire: the cost is in the timers fired, not in the timers pending.
+    func fireExpiredTimers(at current: Instant) {
+        var early = 0
+        var firstRound = true
+        var putBack: [(deadline: Instant, id: UInt64)] = []
+        var batch: [(deadline: Instant, id: UInt64)] = []
         var lateness: Duration?
-        while let top = heap.peek(), top.deadline <= horizon {
-            heap.pop()
-            guard let timer = timers[top.id], timer.deadline == top.deadline else { continue }   // cancelled
-            if top.deadline > current && top.deadline - timer.slack > current {
-                notYet.append(top)
-                continue
+        repeat {
+            batch.removeAll(keepingCapacity: true)
+            while let top = byEarliest.peek(), top.deadline <= current {
+                byEarliest.pop()
+                guard let timer = timers[top.id] else { continue }   // fired or cancelled
+                timersExamined += 1
+                // Scheduled by a callback of this call and not yet due: not before the next wakeup.
+                if !firstRound && timer.deadline > current { putBack.append(top); continue }
+                batch.append((timer.deadline, top.id))
             }
-            if lateness == nil { lateness = current - top.deadline }   // the earliest due timer
-            timers.removeValue(forKey: top.id)
-            timer.callback()
-        }
-        for entry in notYet { heap.push(entry.deadline, entry.id) }
+            batch.sort { $0.deadline != $1.deadline ? $0.deadline < $1.deadline : $0.id < $1.id }
+            // How late the earliest due timer of the wakeup runs (`lateTimers`).
+            if firstRound, let first = batch.first, first.deadline <= current { lateness = current - first.deadline }
+            for entry in batch {
+                guard let timer = timers[entry.id] else { continue }   // cancelled by a callback
+                if timer.deadline > current {
+                    // Over the cap: waits for its deadline (looked at again only then).
+                    guard early < Self.maximumEarlyPerWakeup else { putBack.append(entry); continue }
+                    early += 1
+                }
+                timers.removeValue(forKey: entry.id)
+                timer.callback()
+            }
+            firstRound = false
+        } while !batch.isEmpty
+        for entry in putBack { byEarliest.push(entry.deadline, entry.id) }
         if let lateness, let lateTimers, lateness >= lateTimers.threshold { lateTimers.report(lateness) }
     }
 
@@ -194,9 +229,9 @@ public final class EventLoop {
     /// the timerfd stays armed (one early wakeup that finds nothing due) instead of a
     /// timerfd_settime for every advertisement received.
     private func armTimerFD() throws {
-        // Drop cancelled entries at the top.
-        while let top = heap.peek(), timers[top.id]?.deadline != top.deadline { heap.pop() }
-        let deadline = heap.peek()?.deadline
+        // Drop fired and cancelled entries at the top.
+        while let top = byDeadline.peek(), timers[top.id]?.deadline != top.deadline { byDeadline.pop() }
+        let deadline = byDeadline.peek()?.deadline
         if let armed = armedDeadline, let deadline, armed <= deadline { return }
         guard deadline != armedDeadline else { return }
         // 0 disarms the timer; a deadline in the past (but not 0) fires at once.

@@ -40,6 +40,8 @@ final class RouterRuntime {
     var timer: TimerID?
     /// When `timer` fires (it may be earlier than the core's next deadline; see `Daemon.rearm`).
     var timerDeadline: Instant?
+    /// True when `timer` ran before `timerDeadline` (within its slack); read when it is set again.
+    var timerRanEarly = false
     /// What `timer` calls: made once (Daemon.rearm), so re-arming allocates nothing.
     var timerCallback: (() -> Void)?
     var announceTimers: [TimerID] = []

@@ -30,6 +30,12 @@
 //   the armed timer (RFC 9568 §6.4.2 always sets it): a releasing vipd Master repeats priority 0
 //   every interval, and at low priorities Skew_Time is nearly an interval, so re-arming on every
 //   repeat would postpone the takeover indefinitely (found by the simulator).
+// - A Master may send an advertisement up to `nextDeadlineSlack` before its Adver_Timer expires,
+//   when the daemon is awake anyway (RFC 9568 §6.4.3 sends on expiry). Below 100 ms intervals that
+//   is 1 % of the interval and the cadence is kept; from 100 ms on it is 5 ms and the next timer is
+//   set one interval from that send, so routers sent together stay together and a daemon's adverts
+//   go out in one burst per interval. Either way the gap a Backup sees between two adverts is never
+//   longer than the interval plus the slack (plus the host's lateness).
 // - Fault is not an RFC state (keepalived's FAULT). Graceful release (shutdown, handover) keeps the
 //   addresses until the new Master is heard, where RFC 9568 §6.4.3 removes them right after the
 //   priority-0 advertisement.
@@ -134,11 +140,18 @@ public struct Router: Sendable {
     }
 
     /// How much before `nextDeadline` a `.timeout` still fires it: when the next deadline is a
-    /// Master's Adver_Timer, 1 % of the advertisement interval (at most 1 ms); otherwise zero. A
-    /// daemon running many routers can then send the advertisements that fall due within that
-    /// window in one wakeup. The early advertisement keeps the cadence: the next one is due one
-    /// interval after the deadline, not after the early `now`. Backups see a Master up to 1 %
-    /// early, far inside Master_Down_Interval.
+    /// Master's Adver_Timer, `advertSlack`; otherwise zero. A daemon running many routers sends the
+    /// advertisements that fall due within that window in the wakeup of the first.
+    ///
+    /// - Intervals below 100 ms: 1 % of the interval (at most 1 ms), keeping the cadence — the
+    ///   next advertisement is due one interval after the deadline, not after the early `now`.
+    /// - From 100 ms on: `maximumAdvertSlack` (5 ms), and the early advertisement re-phases — the
+    ///   next one is due one interval after it was sent. Routers sent in one wakeup are then due
+    ///   together and go out together again: one burst per interval instead of a wakeup every few
+    ///   routers, on the Master and on every Backup (docs/benchmarks.md, "Timer batching"). An early
+    ///   send shortens a gap by at most 5 ms and never lengthens the next one. Not below 100 ms: a
+    ///   burst of every router's advertisement is several milliseconds of sending (255 routers: 3–6
+    ///   ms on the benchmark machine), which at 10 ms intervals made the Master late (measured).
     public var nextDeadlineSlack: Duration {
         guard state == .master, let due = adverTimer, due == nextDeadline else { return .zero }
         return advertSlack
@@ -152,16 +165,22 @@ public struct Router: Sendable {
         return due <= now
     }
 
-    /// 1 % of the advertisement interval (100 µs per centisecond), at most `maximumAdvertSlack`.
-    /// Looked up, not computed: dividing a `Duration` is a 128-bit division, and this runs twice for
-    /// every advertisement a Master sends (it was 15 % of the send path's instructions).
+    /// 1 % of the advertisement interval (100 µs per centisecond) below 100 ms, `maximumAdvertSlack`
+    /// from 100 ms on. Looked up, not computed: dividing a `Duration` is a 128-bit division, and
+    /// this runs twice for every advertisement a Master sends (it was 15 % of the send path's
+    /// instructions).
     private var advertSlack: Duration {
         let centiseconds = Int(config.advertInterval.centiseconds)
         return centiseconds < Self.shortIntervalSlack.count ? Self.shortIntervalSlack[centiseconds] : Self.maximumAdvertSlack
     }
-    public static let maximumAdvertSlack: Duration = .milliseconds(1)
-    /// `advertSlack` of intervals below 10 cs (from 10 cs on, 1 % is at least `maximumAdvertSlack`).
-    private static let shortIntervalSlack: [Duration] = (0..<10).map { .microseconds($0 * 100) }
+    /// True when an early advertisement sets the next one an interval from the send (100 ms and
+    /// longer intervals; see `nextDeadlineSlack`).
+    private var advertRephases: Bool { Int(config.advertInterval.centiseconds) >= Self.rephasingCentiseconds }
+    /// The shortest interval (in centiseconds) whose early advertisements re-phase.
+    public static let rephasingCentiseconds = 10
+    public static let maximumAdvertSlack: Duration = .milliseconds(5)
+    /// `advertSlack` of intervals below `rephasingCentiseconds`: 1 % of the interval.
+    private static let shortIntervalSlack: [Duration] = (0..<rephasingCentiseconds).map { .microseconds($0 * 100) }
 
     /// Lowest priority a Backup can have (RFC 9568 §5.2.4: 1...254 for Backups).
     static let lowestBackupPriority: UInt8 = 1
@@ -349,9 +368,10 @@ public struct Router: Sendable {
         }
         if state == .master, let due = adverTimer, due <= now + advertSlack {
             // Adver_Timer expiry (RFC 9568 §6.4.3); a releasing Master keeps repeating priority 0.
-            // Fired early (within `nextDeadlineSlack`), the next one keeps the cadence; fired late,
-            // it is one interval from now.
-            adverTimer = max(due, now) + config.advertInterval.duration
+            // Late: the next one is one interval from now. Early (within `nextDeadlineSlack`): from
+            // 100 ms on, one interval from now too (re-phasing: routers sent together stay
+            // together); below, one interval after the deadline (the cadence is kept).
+            adverTimer = (advertRephases ? now : max(due, now)) + config.advertInterval.duration
             actions.append(.sendAdvertisement(priority: release == nil ? effectivePriority : ProtocolConstants.stopPriority))
         }
         if state == .backup, let due = masterDownTimer, due <= now {

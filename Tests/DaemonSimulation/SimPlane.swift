@@ -21,7 +21,14 @@ public final class SimWorld {
     /// A planted bug for the checker's own test: removeAddress reports success and does nothing.
     var forgetAddressRemoval = false
 
-    init(seed: UInt64) { random = SimRandom(seed: seed) }
+    /// Which timers run early within their slack (SimLoop): a stream of its own, so that the
+    /// draws of the scenario and the segment are the same ones whatever the timers' slack.
+    var earlyRandom: SimRandom
+
+    init(seed: UInt64) {
+        random = SimRandom(seed: seed)
+        earlyRandom = SimRandom(seed: seed ^ 0x5EED_EA51_7000_0001)
+    }
 
     func at(_ time: Int64, _ event: @escaping () -> Void) { queue.push(event, at: max(time, now)) }
     func after(_ delay: Int64, _ event: @escaping () -> Void) { at(now + delay, event) }
@@ -205,8 +212,13 @@ final class SimLoop: DaemonLoop {
         let id = nextID
         nextID += 1
         timers.insert(id)
-        // A timer fires a little late (the host's scheduling latency, more when starved), never early.
-        world.at(deadline.nanoseconds - origin + host.timerLateness()) { [self] in
+        // A timer fires a little late (the host's scheduling latency, more when starved), or, with
+        // slack, half of the time anywhere within it (as the event loop does when it is awake
+        // anyway for something else), never before it is scheduled.
+        let slackNs = slack.nanoseconds
+        let early = slackNs > 0 && world.earlyRandom.chance(0.5) ? world.earlyRandom.int64(0...slackNs) : 0
+        let at = early > 0 ? max(world.now, deadline.nanoseconds - origin - early) : deadline.nanoseconds - origin + host.timerLateness()
+        world.at(at) { [self] in
             guard running, timers.remove(id) != nil else { return }
             callback()
         }

@@ -104,16 +104,16 @@ import VRRP
             loop.schedule(at: b, slack: .milliseconds(1)) { fired.append(("b", loop.now())) }
             // Same deadline, no slack: waits for it.
             loop.schedule(at: b) { fired.append(("c", loop.now())) }
-            // Slack larger than the loop allows is clamped: due 5 ms after a, not fired with it.
-            loop.schedule(at: a + .milliseconds(5), slack: .milliseconds(50)) { fired.append(("d", loop.now())) }
+            // Due 5 ms after a with 4 ms of slack: not fired with it.
+            loop.schedule(at: a + .milliseconds(5), slack: .milliseconds(4)) { fired.append(("d", loop.now())) }
             loop.schedule(at: start + .milliseconds(60)) { loop.stop() }
             try loop.run()
             #expect(fired.map(\.0) == ["a", "b", "c", "d"])
             let at = Dictionary(uniqueKeysWithValues: fired)
             #expect(at["c"]! >= b)
-            // Clamped to `maximumSlack`: never earlier than that before its deadline (a wakeup
-            // for c that came late on a busy machine may take d within that much), never with a.
-            #expect(at["d"]! >= a + .milliseconds(5) - EventLoop.maximumSlack)
+            // Never earlier than its slack before its deadline (a wakeup for c that came late on a
+            // busy machine may take d within that much), never with a.
+            #expect(at["d"]! >= a + .milliseconds(1))
             guard at["a"]! < b - .microseconds(300) else { continue }   // woke too late to show it
             #expect(at["b"]! < b, "b waited for its own deadline instead of sharing a's wakeup")
             return
@@ -195,6 +195,96 @@ import VRRP
         loop.schedule(after: .seconds(5)) { loop.stop() }
         try loop.run()
         #expect(received == [SIGUSR2])
+    }
+
+    // The passes below are given their time (`fireExpiredTimers(at:)`): the deadlines are made up,
+    // the loop's clock plays no part.
+
+    @Test func slackIsClampedToTheMaximum() throws {
+        let loop = try EventLoop()
+        let t = Instant(nanoseconds: 1_000_000_000_000)
+        var fired = 0
+        loop.schedule(at: t + .seconds(3), slack: .seconds(10)) { fired += 1 }
+        loop.fireExpiredTimers(at: t + .seconds(3) - EventLoop.maximumSlack - .microseconds(1))
+        #expect(fired == 0)
+        loop.fireExpiredTimers(at: t + .seconds(3) - EventLoop.maximumSlack)
+        #expect(fired == 1)
+    }
+
+    @Test func dueTimersFireFirstThenEarlyOnesNearestFirstUpToTheCap() throws {
+        let loop = try EventLoop()
+        let t = Instant(nanoseconds: 1_000_000_000_000)
+        let cap = EventLoop.maximumEarlyPerWakeup
+        var fired: [Int] = []
+        // Timer i is due i µs after t, with 5 ms of slack; scheduled in reverse order of deadline.
+        let count = cap + 44
+        for i in stride(from: count, through: 0, by: -1) {
+            loop.schedule(at: t + .microseconds(Int64(i)), slack: .milliseconds(5)) { fired.append(i) }
+        }
+        // A timer that is late, without slack: due, so it fires first (before the early ones).
+        loop.schedule(at: t - .milliseconds(1)) { fired.append(-1) }
+        loop.fireExpiredTimers(at: t)
+        // -1 and 0 are due; then `cap` early ones, by deadline.
+        #expect(fired == Array(-1...cap))
+        // The ones over the cap wait for their own deadlines: looked at again only then.
+        let examined = loop.timersExamined
+        loop.fireExpiredTimers(at: t + .microseconds(Int64(cap)))
+        #expect(fired.count == cap + 2)
+        #expect(loop.timersExamined == examined)
+        loop.fireExpiredTimers(at: t + .microseconds(Int64(count)))
+        #expect(fired == Array(-1...count))
+    }
+
+    @Test func aWakeupLooksOnlyAtTheTimersItMayFire() throws {
+        // 1,000 timers without slack due over the next second, one with a second of slack: a pass
+        // now fires that one and looks at nothing else (the cost is in what it fires).
+        let loop = try EventLoop()
+        let t = Instant(nanoseconds: 1_000_000_000_000)
+        var fired: [Int] = []
+        for i in 1...1_000 { loop.schedule(at: t + .milliseconds(Int64(i))) { fired.append(i) } }
+        loop.schedule(at: t + .milliseconds(900), slack: .seconds(1)) { fired.append(0) }
+        loop.fireExpiredTimers(at: t)
+        #expect(fired == [0])
+        #expect(loop.timersExamined == 1)
+        loop.fireExpiredTimers(at: t + .milliseconds(10))
+        #expect(fired == [0] + Array(1...10))
+        #expect(loop.timersExamined == 11)
+    }
+
+    @Test func aTimerSetAgainInsideItsWindowIsNotFiredAgainInTheSamePass() throws {
+        // A Backup check that finds nothing moved and sets itself again at the same deadline with
+        // its slack: at most once per pass, however often; a timer set due is still fired at once.
+        let loop = try EventLoop()
+        let t = Instant(nanoseconds: 1_000_000_000_000)
+        var checks = 0
+        func check() {
+            checks += 1
+            loop.schedule(at: t + .milliseconds(50), slack: .milliseconds(100)) { check() }
+        }
+        loop.schedule(at: t + .milliseconds(50), slack: .milliseconds(100)) { check() }
+        var chain = 0
+        func due() {
+            chain += 1
+            if chain < 3 { loop.schedule(at: t) { due() } }
+        }
+        loop.schedule(at: t) { due() }
+        loop.fireExpiredTimers(at: t)
+        #expect(checks == 1)
+        #expect(chain == 3)
+        loop.fireExpiredTimers(at: t + .milliseconds(1))
+        #expect(checks == 2)
+    }
+
+    @Test func aTimerCancelledByAnEarlierCallbackOfThePassDoesNotFire() throws {
+        let loop = try EventLoop()
+        let t = Instant(nanoseconds: 1_000_000_000_000)
+        var fired: [String] = []
+        var victim: TimerID?
+        loop.schedule(at: t) { fired.append("a"); loop.cancel(victim) }
+        victim = loop.schedule(at: t + .milliseconds(1), slack: .milliseconds(2)) { fired.append("b") }
+        loop.schedule(at: t + .milliseconds(2), slack: .milliseconds(2)) { fired.append("c") }
+        loop.fireExpiredTimers(at: t)
+        #expect(fired == ["a", "c"])
     }
 
     @Test func heapOrdersManyDeadlines() {

@@ -16,32 +16,92 @@ struct RouterStartupTimerTests {
         #expect(router.currentMasterPriority == 255)
     }
 
-    @Test("vipd: a Master's Adver_Timer may fire within 1 % of the interval (≤ 1 ms) early, keeping the cadence")
-    func adverTimerSlack() {
+    @Test("vipd: from 100 ms on, a Master's Adver_Timer may fire 5 ms early, and re-phases")
+    func adverTimerSlackRephasesFrom100ms() {
         let i100 = AdvertInterval(centiseconds: 10)
-        var router = Router(config: makeConfig(priority: 255, interval: i100))
-        _ = router.handle(.start, now: t0)
-        let due = t0 + i100.duration
-        #expect(router.nextDeadline == due)
-        #expect(router.nextDeadlineSlack == .milliseconds(1))
-        // Earlier than the slack: nothing.
-        #expect(router.handle(.timeout, now: due - .microseconds(1_001)) == [])
-        #expect(router.nextDeadline == due)
-        // Within it: sent, and the next one is one interval after the deadline, not after now.
-        #expect(router.handle(.timeout, now: due - .microseconds(400)) == [.sendAdvertisement(priority: 255)])
-        #expect(router.nextDeadline == due + i100.duration)
+        var (router, due) = ownerDueFirst(i100, slack: .milliseconds(5))
+        // Within it: sent, and the next one is one interval after the send, not after the deadline.
+        let early = due - .microseconds(4_000)
+        #expect(router.handle(.timeout, now: early) == [.sendAdvertisement(priority: 255)])
+        #expect(router.nextDeadline == early + i100.duration)
         // Late: one interval from now.
-        let late = due + i100.duration + .milliseconds(30)
+        let late = early + i100.duration + .milliseconds(30)
         #expect(router.handle(.timeout, now: late) == [.sendAdvertisement(priority: 255)])
         #expect(router.nextDeadline == late + i100.duration)
-        // 1 % of a 10 ms interval; 1 ms at most for long intervals; none in Backup.
+        // 5 ms for every interval from 100 ms on; none in Backup.
+        var slow = Router(config: makeConfig(priority: 255))
+        _ = slow.handle(.start, now: t0)
+        #expect(slow.nextDeadlineSlack == .milliseconds(5))
+        #expect(Router.started(makeConfig(priority: 100)).nextDeadlineSlack == .zero)
+    }
+
+    @Test("vipd: below 100 ms, a Master's Adver_Timer may fire 1 % of the interval early, keeping the cadence")
+    func adverTimerSlackKeepsTheCadenceBelow100ms() {
+        let i50 = AdvertInterval(centiseconds: 5)
+        var (router, due) = ownerDueFirst(i50, slack: .microseconds(500))
+        // Within it: sent, and the next one is one interval after the deadline, not after now.
+        #expect(router.handle(.timeout, now: due - .microseconds(400)) == [.sendAdvertisement(priority: 255)])
+        #expect(router.nextDeadline == due + i50.duration)
+        // Late: one interval from now.
+        let late = due + i50.duration + .milliseconds(30)
+        #expect(router.handle(.timeout, now: late) == [.sendAdvertisement(priority: 255)])
+        #expect(router.nextDeadline == late + i50.duration)
+        // 1 % of a 10 ms and of a 90 ms interval.
         var fast = Router(config: makeConfig(priority: 255, interval: AdvertInterval(centiseconds: 1)))
         _ = fast.handle(.start, now: t0)
         #expect(fast.nextDeadlineSlack == .microseconds(100))
-        var slow = Router(config: makeConfig(priority: 255))
-        _ = slow.handle(.start, now: t0)
-        #expect(slow.nextDeadlineSlack == .milliseconds(1))
-        #expect(Router.started(makeConfig(priority: 100)).nextDeadlineSlack == .zero)
+        var ninety = Router(config: makeConfig(priority: 255, interval: AdvertInterval(centiseconds: 9)))
+        _ = ninety.handle(.start, now: t0)
+        #expect(ninety.nextDeadlineSlack == .microseconds(900))
+    }
+
+    /// An address owner started at t0 (Master at once), its first Adver_Timer deadline, checked to
+    /// carry `slack` and not to fire 1 µs before that slack.
+    private func ownerDueFirst(_ interval: AdvertInterval, slack: Duration) -> (Router, Instant) {
+        var router = Router(config: makeConfig(priority: 255, interval: interval))
+        _ = router.handle(.start, now: t0)
+        let due = t0 + interval.duration
+        #expect(router.nextDeadline == due)
+        #expect(router.nextDeadlineSlack == slack)
+        #expect(router.handle(.timeout, now: due - slack - .microseconds(1)) == [])
+        #expect(router.nextDeadline == due)
+        return (router, due)
+    }
+
+    /// A loop that wakes for the earliest deadline of two Masters `offset` apart and gives both a
+    /// timeout there; returns how many advertisements each wakeup sent, checking every gap.
+    private func twoMasters(interval: AdvertInterval, offset: Duration, wakeups: Int) -> (perWakeup: [Int], aligned: Bool) {
+        var a = Router(config: makeConfig(priority: 255, interval: interval))
+        var b = Router(config: makeConfig(priority: 255, interval: interval))
+        _ = a.handle(.start, now: t0)
+        _ = b.handle(.start, now: t0 + offset)
+        var lastSent: [Instant] = [t0, t0 + offset]
+        var perWakeup: [Int] = []
+        for _ in 0..<wakeups {
+            let now = min(a.nextDeadline!, b.nextDeadline!)
+            let both = [a.handle(.timeout, now: now), b.handle(.timeout, now: now)]
+            perWakeup.append(both.filter { !$0.isEmpty }.count)
+            for (i, sent) in both.enumerated() where !sent.isEmpty {
+                #expect(now - lastSent[i] <= interval.duration)
+                #expect(now - lastSent[i] >= interval.duration - a.nextDeadlineSlack - .milliseconds(5))
+                lastSent[i] = now
+            }
+        }
+        return (perWakeup, a.nextDeadline == b.nextDeadline)
+    }
+
+    @Test("vipd: from 100 ms on, two Masters whose adverts fall due within the slack go out together and stay together; no gap exceeds the interval")
+    func earlyAdvertsAlignAndNeverWidenAGap() {
+        let run = twoMasters(interval: AdvertInterval(centiseconds: 10), offset: .microseconds(1_700), wakeups: 20)
+        #expect(run.aligned)
+        #expect(run.perWakeup == Array(repeating: 2, count: 20))
+    }
+
+    @Test("vipd: below 100 ms, two Masters 0.7 ms apart keep their own cadence (no burst of every router)")
+    func shortIntervalsDoNotAlign() {
+        let run = twoMasters(interval: AdvertInterval(centiseconds: 1), offset: .microseconds(700), wakeups: 20)
+        #expect(!run.aligned)
+        #expect(run.perWakeup == Array(repeating: 1, count: 20))
     }
 
     @Test("RFC 9568 §6.4.1: a non-owner starts Backup with Master_Down_Timer = Master_Down_Interval")
