@@ -10,12 +10,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CVIPDSystem
 import VIPDConfig
 import VIPDSystem
 
 /// The system calls ProcessSettings makes; tests record them instead.
 struct ProcessSettingsCalls: Sendable {
-    /// sched_setscheduler(0, policy, priority): 0 or an errno.
+    /// sched_setscheduler(0, policy, priority): 0 or an errno. SCHED_RR comes with
+    /// SCHED_RESET_ON_FORK (as in keepalived): only the event loop is real-time, not the threads it
+    /// starts (the metrics server) nor hooks and track scripts.
     var setScheduler: @Sendable (_ policy: Int32, _ priority: Int32) -> Int32
     /// mlockall(MCL_CURRENT | MCL_FUTURE): 0 or an errno.
     var lockAll: @Sendable () -> Int32
@@ -26,7 +29,8 @@ struct ProcessSettingsCalls: Sendable {
         setScheduler: { policy, priority in
             var param = sched_param()
             param.sched_priority = priority
-            return sched_setscheduler(0, policy, &param) == 0 ? 0 : errno
+            let flags = policy == SCHED_RR ? vipd_sched_reset_on_fork : 0
+            return sched_setscheduler(0, policy | flags, &param) == 0 ? 0 : errno
         },
         lockAll: { mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : errno },
         unlockAll: { munlockall() })

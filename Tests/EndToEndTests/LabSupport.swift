@@ -64,6 +64,13 @@ func waitUntil(_ timeout: TimeInterval, every interval: TimeInterval = 0.05, _ c
     return condition()
 }
 
+/// `chrt -p` of every thread of `pid`: the event loop's (the main thread) and the others'.
+func threadPolicies(_ pid: Int32) -> (loop: String, others: [String]) {
+    let tids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap(Int32.init).sorted()
+    func policy(_ tid: Int32) -> String { shell("chrt -p \(tid)").output }
+    return (policy(pid), tids.filter { $0 != pid }.map(policy))
+}
+
 final class Lab {
     nonisolated(unsafe) private static var counter = 0
     let tag: String

@@ -34,6 +34,10 @@ int vipd_block_signals(const int *signals, int count);
 /// Reads one signal from a signalfd: its number, 0 when none is pending, -1 on error.
 int vipd_signalfd_read(int fd);
 
+/// sched_setscheduler's flag that gives threads and processes the caller starts normal scheduling
+/// (<sched.h> defines it only with _GNU_SOURCE).
+static const int vipd_sched_reset_on_fork = 0x40000000;
+
 /// pipe2(2) with O_CLOEXEC.
 int vipd_pipe_cloexec(int fds[2]);
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC.
