@@ -96,10 +96,7 @@ struct CommandLineTests {
     @Test func maxAutoPriorityRaisesALateDaemonOneStepPerStall() throws {
         let lab = try Lab(routers: 2)
         defer { lab.teardown() }
-        try lab.start(1, config: "metrics:\n  listen: 127.0.0.1:9464\nmax_auto_priority: 2\nmin_auto_priority_delay: 20ms\n"
-                      + config(instanceYAML(priority: 150)))
-        try lab.start(2, config: config(instanceYAML(priority: 100)))
-        lab.expectSoleHolder(Lab.vip4, 1)
+        try lab.startMasterWithBackup(r1: "max_auto_priority: 2\nmin_auto_priority_delay: 20ms\n")
         let pids = try [1, 2].map { try #require(lab.daemons[$0]?.processIdentifier) }
         func policy(_ pid: Int32) -> String { shell("chrt -p \(pid)").output }
         #expect(policy(pids[0]).contains("SCHED_OTHER"), "no raise before a stall: \(policy(pids[0]))")

@@ -381,6 +381,15 @@ extension Lab {
             sb.send(heapq.heappop(pending)[2])
     """#
 
+    /// Router 1 Master (priority 150, with `top`-level keys and metrics on 127.0.0.1:`metricsPort`),
+    /// router 2 its Backup (priority 100), both running the instance `web` on `vip4`.
+    func startMasterWithBackup(r1 top: String, metricsPort: Int = 9464,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try start(1, config: "metrics:\n  listen: 127.0.0.1:\(metricsPort)\n" + top + config(instanceYAML(priority: 150)))
+        try start(2, config: config(instanceYAML(priority: 100)))
+        expectSoleHolder(Lab.vip4, 1, sourceLocation: sourceLocation)
+    }
+
     /// Scrapes router k's metrics endpoint from inside its namespace.
     func scrapeMetrics(_ k: Int, port: Int) -> String? {
         let r = shell("ip netns exec \(ns(k)) curl -s --max-time 3 http://127.0.0.1:\(port)/metrics", timeout: 10)
