@@ -27,7 +27,7 @@ let package = Package(
 
         // System calls (EINTR, typed errors, capability advice), clocks, Unix socket addresses and
         // threads, for everything above; its C half wraps what Swift's Glibc module lacks
-        // (epoll, timerfd, signalfd, pidfd, accept4, SO_PEERCRED).
+        // (epoll, timerfd, signalfd, pidfd, accept4, SO_PEERCRED, RLIMIT_RTTIME's SIGXCPU handler).
         .target(name: "CVIPDSystem"),
         .target(name: "VIPDSystem", dependencies: ["CVIPDSystem"]),
 

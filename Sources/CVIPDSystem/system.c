@@ -134,3 +134,75 @@ int vipd_spawn(const char *path, char *const argv[], char *const envp[], int64_t
     }
     return pid;
 }
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+
+// realtime_cpu_limit's SIGXCPU handler (see the header). Only async-signal-safe work in it: two
+// scheduler system calls, an atomic store and a write.
+static atomic_int guard_tid = 0;
+static atomic_int guard_fd = -1;
+static atomic_int guard_fired = 0;
+
+static void vipd_to_normal_scheduling(pid_t tid) {
+    int policy = sched_getscheduler(tid);
+    if (policy < 0) return;
+    policy &= ~SCHED_RESET_ON_FORK;
+    if (policy != SCHED_RR && policy != SCHED_FIFO) return;
+    struct sched_param normal = { .sched_priority = 0 };
+    (void)sched_setscheduler(tid, SCHED_OTHER, &normal);
+}
+
+static void vipd_on_sigxcpu(int signal) {
+    (void)signal;
+    int saved = errno;
+    // The event loop; and the thread the kernel chose, which is the one that hit the limit when
+    // the kernel sent it (were any other thread real-time).
+    vipd_to_normal_scheduling((pid_t)atomic_load(&guard_tid));
+    vipd_to_normal_scheduling((pid_t)syscall(SYS_gettid));
+    atomic_store(&guard_fired, 1);
+    uint64_t one = 1;
+    int fd = atomic_load(&guard_fd);
+    if (fd >= 0) { ssize_t ignored = write(fd, &one, sizeof one); (void)ignored; }
+    errno = saved;
+}
+
+int vipd_cpu_limit_guard_install(void) {
+    atomic_store(&guard_tid, (int)syscall(SYS_gettid));
+    sigset_t xcpu;
+    sigemptyset(&xcpu);
+    sigaddset(&xcpu, SIGXCPU);
+    int rc = pthread_sigmask(SIG_UNBLOCK, &xcpu, NULL);
+    if (rc != 0) { errno = rc; return -1; }
+    int fd = atomic_load(&guard_fd);
+    if (fd >= 0) return fd;
+    fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return -1;
+    atomic_store(&guard_fd, fd);
+    struct sigaction action = { 0 };
+    action.sa_handler = vipd_on_sigxcpu;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGXCPU, &action, NULL) != 0) {
+        int e = errno;
+        atomic_store(&guard_fd, -1);
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int vipd_cpu_limit_guard_take(void) {
+    int fd = atomic_load(&guard_fd);
+    uint64_t count;
+    if (fd >= 0) { while (read(fd, &count, sizeof count) > 0) {} }
+    return atomic_exchange(&guard_fired, 0);
+}
+
+int vipd_set_rttime_limit(uint64_t soft_us, uint64_t hard_us) {
+    struct rlimit limit = { .rlim_cur = (rlim_t)soft_us, .rlim_max = (rlim_t)hard_us };
+    return setrlimit(RLIMIT_RTTIME, &limit);
+}

@@ -36,6 +36,8 @@ struct Converter {
     /// `max_auto_priority` (on) and `min_auto_priority_delay` in microseconds, with their lines.
     var autoPriority: SourceLocation?
     var minAutoPriorityDelay: (Int, SourceLocation)?
+    /// `vrrp_rlimit_rttime` in microseconds, with its line.
+    var realtimeCPULimit: (Int, SourceLocation)?
     var scriptUser: String?
     var garp = GarpSettings()
     var scripts: [String: VRRPScript] = [:]
@@ -123,6 +125,9 @@ struct Converter {
                     note(s.location, "min_auto_priority_delay \(us) µs is below vipd's smallest, \(Values.duration(microseconds: floor)) (its event loop may hold a timer back 1 ms on purpose under load): written as \(Values.duration(microseconds: floor))")
                 }
                 minAutoPriorityDelay = (max(us, floor), s.location)
+            case "vrrp_rlimit_rttime", "vrrp_rlimit_rtime":   // the second: keepalived's old spelling
+                guard let us = value.flatMap({ Values.integer($0, in: 1...Int(UInt32.max)) }) else { invalid(s, "1–4294967295 microseconds"); continue }
+                realtimeCPULimit = (us, s.location)
             case "vrrp_no_swap":
                 top["lock_memory"] = YAMLEntry("lock_memory", .scalar("true"), s.location)
             case "vrrp_strict":
@@ -374,7 +379,31 @@ struct Converter {
 
     // MARK: output
 
-    func assemble(file: String) -> [YAMLEntry] {
+    /// `vrrp_rlimit_rttime` as `realtime_cpu_limit`. keepalived kills its VRRP process at that much
+    /// real-time CPU without a sleep (RLIMIT_RTTIME's hard limit); vipd goes back to normal
+    /// scheduling there instead, so the same number means the same moment. Its default, 10 ms,
+    /// is not carried over: under load it killed keepalived (docs/benchmarks.md), and vipd's own
+    /// default is 1 s.
+    mutating func realtimeCPULimitEntry() -> YAMLEntry? {
+        guard let (us, location) = realtimeCPULimit else { return nil }
+        guard top["realtime_priority"] != nil || autoPriority != nil else {
+            note(location, "vrrp_rlimit_rttime \(us) is not converted: it limits real-time scheduling only, and neither vrrp_rt_priority nor max_auto_priority is set (keepalived ignores it too)")
+            return nil
+        }
+        let (floor, ceiling) = (10_000, 60_000_000)
+        if us == floor {
+            note(location, "vrrp_rlimit_rttime 10000 is keepalived's default, so it is not written: vipd's default realtime_cpu_limit, 1s, applies (keepalived is killed at its limit, and 10 ms killed it under load; vipd goes back to normal scheduling at its own)")
+            return nil
+        }
+        if us < floor {
+            note(location, "vrrp_rlimit_rttime \(us) µs is below vipd's smallest realtime_cpu_limit, 10ms (a few scheduler ticks): written as 10ms")
+        } else if us > ceiling {
+            note(location, "vrrp_rlimit_rttime \(us) µs is above vipd's largest realtime_cpu_limit, 60s: written as 60s")
+        }
+        return YAMLEntry("realtime_cpu_limit", .scalar(Values.duration(microseconds: min(max(us, floor), ceiling))), location)
+    }
+
+    mutating func assemble(file: String) -> [YAMLEntry] {
         var entries: [YAMLEntry] = []
         for key in ["node", "realtime_priority", "max_auto_priority"] {
             if let entry = top[key] { entries.append(entry) }
@@ -387,6 +416,7 @@ struct Converter {
             }
             entries.append(entry)
         }
+        if let entry = realtimeCPULimitEntry() { entries.append(entry) }
         for key in ["lock_memory", "enable_script_security", "script_user"] {
             if let entry = top[key] { entries.append(entry) }
         }

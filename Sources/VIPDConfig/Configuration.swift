@@ -21,6 +21,10 @@ public struct VIPDConfiguration: Hashable, Sendable {
     /// How late a timer must run before the priority is raised (keepalived's
     /// `min_auto_priority_delay`); nil = the default, `effectiveMinAutoPriorityDelay`.
     public var minAutoPriorityDelay: Duration?
+    /// The most CPU time the real-time event loop may use without sleeping before it goes back to
+    /// normal scheduling (RLIMIT_RTTIME's soft limit; keepalived's `vrrp_rlimit_rttime`); nil = the
+    /// default, `defaultRealtimeCPULimit`. Used only with `realtimePriority` or `maxAutoPriority`.
+    public var realtimeCPULimit: Duration?
     /// Lock all memory (mlockall), keepalived's `vrrp_no_swap`. Needs CAP_IPC_LOCK.
     public var lockMemory: Bool
     /// Refuse hooks and track scripts that anyone but root could change (keepalived's
@@ -34,6 +38,9 @@ public struct VIPDConfiguration: Hashable, Sendable {
 
     public static let defaultControlSocket = "/run/vipd/vipd.sock"
     public static let defaultShutdownTimeout: Duration = .seconds(10)
+    /// `realtime_cpu_limit`'s default: far above anything the event loop does between two sleeps,
+    /// unlike keepalived's 10 ms, which got keepalived killed under load (docs/benchmarks.md).
+    public static let defaultRealtimeCPULimit: Duration = .seconds(1)
 
     public init(node: String? = nil, controlSocket: String = defaultControlSocket, metrics: MetricsConfig? = nil,
                 shutdownTimeout: Duration = defaultShutdownTimeout, logLevel: LogLevel = .info,
@@ -54,6 +61,9 @@ public struct VIPDConfiguration: Hashable, Sendable {
         let shortest = instances.map { Duration.milliseconds(Int64($0.advertInterval.centiseconds) * 10) }.min() ?? .seconds(2)
         return max(Self.minimumAutoPriorityDelay, min(.seconds(1), shortest / 2))
     }
+
+    /// `realtime_cpu_limit` as configured, or its default.
+    public var effectiveRealtimeCPULimit: Duration { realtimeCPULimit ?? Self.defaultRealtimeCPULimit }
 
     /// The smallest `min_auto_priority_delay`: the event loop may hold a timer back by up to 1 ms on
     /// purpose while packets arrive faster than one per millisecond (read pacing).

@@ -3,4 +3,9 @@ extension VIPDConfiguration {
     public static func parseDuration(_ text: String) -> Duration? {
         try? DurationText.parse(text).get()
     }
+
+    /// A duration as the configuration file writes it, for messages that name a configured value.
+    public static func renderDuration(_ duration: Duration) -> String {
+        DurationText.render(duration)
+    }
 }

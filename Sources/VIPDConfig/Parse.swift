@@ -25,6 +25,9 @@ enum Limits {
     /// SCHED_RR priorities on Linux (sched_get_priority_min/max for SCHED_RR); 0 = off.
     static let realtimePriority = 0...99
     static let minAutoPriorityDelay = VIPDConfiguration.minimumAutoPriorityDelay...Duration.seconds(10)
+    /// RLIMIT_RTTIME is counted in scheduler ticks (1–10 ms): 10 ms is a few ticks, keepalived's
+    /// default; a minute of real-time CPU without a pause is no longer a guard.
+    static let realtimeCPULimit = Duration.milliseconds(10)...Duration.seconds(60)
     static let garpCount = 1...100
     static let garpInterval = Duration.zero...Duration.seconds(10)
     static let garpRepeatAfter = Duration.zero...Duration.seconds(3600)
@@ -44,7 +47,7 @@ enum Limits {
 
 enum Keys {
     static let top = ["node", "control_socket", "metrics", "shutdown_timeout", "log_level", "realtime_priority",
-                      "max_auto_priority", "min_auto_priority_delay", "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
+                      "max_auto_priority", "min_auto_priority_delay", "realtime_cpu_limit", "lock_memory", "enable_script_security", "script_user", "instances", "sync_groups"]
     static let instance = ["name", "interface", "vrid", "priority", "advert_interval", "version", "auth_pass",
                            "preempt", "preempt_delay", "accept", "addresses", "unicast", "virtual_mac", "garp",
                            "track", "notify", "takeover", "v3_checksum_as_v2", "auth_hmac", "announce", "route",
@@ -221,6 +224,12 @@ struct ConfigDecoder {
             config.minAutoPriorityDelay = try reader.duration(n, "min_auto_priority_delay", Limits.minAutoPriorityDelay)
             if config.maxAutoPriority == nil {
                 warnings.add(at: n, "min_auto_priority_delay does nothing without max_auto_priority (the highest priority vipd may raise itself to)")
+            }
+        }
+        if let n = fields.optional("realtime_cpu_limit") {
+            config.realtimeCPULimit = try reader.duration(n, "realtime_cpu_limit", Limits.realtimeCPULimit)
+            if config.realtimePriority == nil && config.maxAutoPriority == nil {
+                warnings.add(at: n, "realtime_cpu_limit does nothing without realtime_priority or max_auto_priority (it limits real-time scheduling only)")
             }
         }
         if let maximum = config.maxAutoPriority, let base = config.realtimePriority, maximum <= base,

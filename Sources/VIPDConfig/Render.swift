@@ -16,6 +16,7 @@ extension VIPDConfiguration {
         out += "realtime_priority: \(realtimePriority ?? 0)\n"
         out += "max_auto_priority: \(maxAutoPriority ?? 0)\n"
         if let minAutoPriorityDelay { out += "min_auto_priority_delay: \(DurationText.render(minAutoPriorityDelay))\n" }
+        if let realtimeCPULimit { out += "realtime_cpu_limit: \(DurationText.render(realtimeCPULimit))\n" }
         out += "lock_memory: \(lockMemory)\n"
         out += "enable_script_security: \(enableScriptSecurity)\n"
         if let scriptUser { out += "script_user: \(quoted(scriptUser.name))\n" }

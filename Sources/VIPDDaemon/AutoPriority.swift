@@ -21,7 +21,8 @@ struct AutoPriority: Equatable, Sendable {
     /// The SCHED_RR priority now in force (0: normal scheduling).
     private(set) var current: Int32
     private var raisedAt: Instant?
-    /// Set when a raise failed: no further attempts (the daemon logged why).
+    /// Set when a raise failed, or `realtime_cpu_limit` moved the loop back to normal scheduling:
+    /// no further attempts (the daemon logged why).
     private(set) var gaveUp = false
 
     /// `quietUntil`: lateness before this is ignored — the daemon's own start or reload work, not
@@ -47,6 +48,13 @@ struct AutoPriority: Equatable, Sendable {
     /// The raise `timerRan` asked for could not be applied: stay where we were and stop trying.
     mutating func raiseFailed() {
         current -= 1
+        gaveUp = true
+    }
+
+    /// `realtime_cpu_limit` moved the loop back to normal scheduling: no raise until the next
+    /// reload (a loop that ran that long without sleeping would only do it again).
+    mutating func fellBack() {
+        current = 0
         gaveUp = true
     }
 }

@@ -27,7 +27,8 @@ public enum DaemonError: Error, CustomStringConvertible {
 
 public final class Daemon {
     /// The signals the daemon handles on its loop; block them with `EventLoop.blockSignals` before
-    /// starting any thread.
+    /// starting any thread. Not SIGXCPU: it has a handler of its own and stays unblocked
+    /// (DaemonRealtimeCPULimit.swift).
     public static let handledSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
 
     /// The kernel (or, in the daemon simulation, a virtual one): see DataPlane.swift.
@@ -81,6 +82,9 @@ public final class Daemon {
     var watchdogTimer: TimerID?
     /// `max_auto_priority`'s state (nil: off); see DaemonAutoPriority.swift.
     var autoPriority: AutoPriority?
+    /// `realtime_cpu_limit`'s state: whether the loop fell back to normal scheduling since the last
+    /// start or reload (see DaemonRealtimeCPULimit.swift).
+    var realtimeLimit = RealtimeCPULimit()
     /// When the "timers ran late" warning (with `max_auto_priority` off) may next be logged: a
     /// minute after the last one, and not during the daemon's own start or reload work.
     var nextLateWarning: Instant = .zero

@@ -25,13 +25,14 @@ extension Daemon {
             autoPriority = nil
         }
         nextLateWarning = max(nextLateWarning, loop.now() + AutoPriority.holdOff)
-        metrics.setRealtimePriority(Int(autoPriority?.current ?? Int32(config.realtimePriority ?? 0)))
+        metrics.setRealtimePriority(Int(realtimePriorityInForce))
         eventLoop.lateTimers = (threshold, { [unowned self] lateness in self.timersRanLate(by: lateness) })
     }
 
     /// The first due timer of a wakeup ran `lateness` after its deadline (≥ the threshold).
     func timersRanLate(by lateness: Duration) {
         metrics.lateTimerWakeup()
+        realtimeCPULimitSignalled()
         let now = loop.now()
         let late = "\(lateness.milliseconds) ms late"
         guard var auto = autoPriority else {
@@ -42,6 +43,9 @@ extension Daemon {
         }
         defer { autoPriority = auto }
         guard let priority = auto.timerRan(late: lateness, at: now) else { return }
+        if RealtimeCPULimit.raiseNeedsLimit(to: priority), let problem = ProcessSettingsCalls.system.setRealtimeCPULimit(for: config) {
+            logger.error("\(problem)")
+        }
         let code = ProcessSettingsCalls.system.setScheduler(SCHED_RR, priority)
         if code == 0 {
             metrics.setRealtimePriority(Int(priority))

@@ -19,7 +19,8 @@ extension Daemon {
         // Signals first: blocked before the metrics thread exists, so every thread inherits the mask.
         try eventLoop.handleSignals(Self.handledSignals) { [unowned self] signal in self.handleSignal(signal) }
         do {
-            try ProcessSettings.apply(config)
+            try watchRealtimeCPULimit(eventLoop)
+            for problem in try ProcessSettings.apply(config) { logger.error("\(problem)") }
             watchLateTimers(eventLoop)
             try openControlSocket(eventLoop)
             try startMetricsServer()

@@ -26,14 +26,22 @@ extension Daemon {
         if newConfig.controlSocket != old.controlSocket || newConfig.metrics != old.metrics {
             changes.append("control_socket/metrics changes need a restart (kept the running ones)")
         }
+        // After a realtime_cpu_limit fallback the configured scheduling is applied again, changed
+        // or not: a reload is how the operator says the loop may be real-time again.
         if newConfig.realtimePriority != old.realtimePriority || newConfig.lockMemory != old.lockMemory
-            || newConfig.maxAutoPriority != old.maxAutoPriority {
+            || newConfig.maxAutoPriority != old.maxAutoPriority || newConfig.realtimeCPULimit != old.realtimeCPULimit
+            || realtimeLimit.reloadMustReapply {
             do {
                 let raised = autoPriority.map { $0.current > $0.base ? $0.current : 0 } ?? 0
-                try ProcessSettings.apply(newConfig, previous: old, raisedTo: raised)
+                for problem in try ProcessSettings.apply(newConfig, previous: old, raisedTo: raised) {
+                    logger.error("reload: \(problem)")
+                    changes.append(problem)
+                }
                 config.realtimePriority = newConfig.realtimePriority
                 config.lockMemory = newConfig.lockMemory
                 config.maxAutoPriority = newConfig.maxAutoPriority
+                config.realtimeCPULimit = newConfig.realtimeCPULimit
+                realtimeLimit.reapplied()
                 autoPriority = nil   // starts again from the configured scheduling (below)
             } catch {
                 logger.error("reload: \(error); keeping the previous scheduling")

@@ -74,6 +74,7 @@ public final class VIPDMetrics: Sendable {
         public static let takeoverPending = "vipd_takeover_pending"
         public static let realtimePriority = "vipd_realtime_priority"
         public static let lateTimerWakeups = "vipd_late_timer_wakeups_total"
+        public static let realtimeCPULimitExceeded = "vipd_realtime_cpu_limit_exceeded_total"
     }
 
     private enum Help {
@@ -94,6 +95,7 @@ public final class VIPDMetrics: Sendable {
         static let takeoverPending = "1 while a manual takeover waits for operator approval."
         static let realtimePriority = "SCHED_RR priority of the event loop (realtime_priority, raised by max_auto_priority); 0 = normal scheduling."
         static let lateTimerWakeups = "Event-loop wakeups whose first due timer ran at least min_auto_priority_delay late."
+        static let realtimeCPULimitExceeded = "Times the real-time event loop used realtime_cpu_limit of CPU without sleeping and went back to normal scheduling."
     }
 
     /// Every state, so the one-hot gauge always has all four series. The switch makes a new
@@ -197,6 +199,10 @@ public final class VIPDMetrics: Sendable {
 
     public func lateTimerWakeup() {
         counter(Name.lateTimerWakeups, Help.lateTimerWakeups, []).increment()
+    }
+
+    public func realtimeCPULimitExceeded() {
+        counter(Name.realtimeCPULimitExceeded, Help.realtimeCPULimitExceeded, []).increment()
     }
 
     public func setTakeoverPending(instance: String, _ pending: Bool) {

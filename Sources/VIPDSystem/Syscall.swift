@@ -15,12 +15,15 @@ public enum Capability: String, Hashable, Sendable {
     case sysNice = "CAP_SYS_NICE"
     /// Locking memory (`lock_memory`).
     case ipcLock = "CAP_IPC_LOCK"
+    /// Raising a resource limit's hard value (`realtime_cpu_limit` made larger on reload).
+    case sysResource = "CAP_SYS_RESOURCE"
 
     /// What else can stand in the way besides the capability, if anything.
     var alsoNeeded: String? {
         switch self {
         case .sysNice: "under systemd also RestrictRealtime=no"
         case .ipcLock: "or a large enough RLIMIT_MEMLOCK"
+        case .sysResource: "to raise the limit above an earlier one; under systemd also a SystemCallFilter= that allows setrlimit and prlimit64"
         case .netRaw, .netAdmin, .netBindService: nil
         }
     }

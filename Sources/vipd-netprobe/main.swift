@@ -1,5 +1,7 @@
 // vipd-netprobe: exercises VIPDLinux from inside a network namespace for the namespace tests
-// (`ip netns exec NS vipd-netprobe SUBCOMMAND ...`). Output: one JSON object per line.
+// (`ip netns exec NS vipd-netprobe SUBCOMMAND ...`), and `rttime-spin`, VIPDSystem's
+// RealtimeCPUGuard against the kernel's own SIGXCPU (a test cannot spin real-time in its own
+// process: RLIMIT_RTTIME is per process). Output: one JSON object per line.
 // Internal tool: hand-rolled arguments, no stability promise.
 import Glibc
 import VIPDLinux
@@ -300,6 +302,29 @@ func run(_ command: String, _ args: Arguments) throws {
         let announcer = try Announcer(interfaceIndex: link.index)
         let sent = try announcer.send(Array(repeating: frame, count: try args.int("count", default: 1)))
         emit([("sent", .int(sent)), ("frame", .string(hex(frame)))])
+
+    case "rttime-spin":
+        // realtime_cpu_limit as the daemon sets it (soft --limit-us, hard a second more), then
+        // SCHED_RR and a spin that never sleeps: the kernel's SIGXCPU must move this thread back to
+        // SCHED_OTHER. The spin ends by itself well before the hard limit's SIGKILL.
+        let limit = UInt64(try args.int("limit-us", default: 10_000))
+        _ = try RealtimeCPUGuard.install()
+        let code = RealtimeCPUGuard.setLimit(softMicroseconds: limit, hardMicroseconds: limit + 1_000_000)
+        guard code == 0 else { throw SystemError(operation: "setrlimit(RLIMIT_RTTIME)", errno: code) }
+        var param = sched_param()
+        param.sched_priority = 1
+        _ = try syscall("sched_setscheduler") { sched_setscheduler(0, SCHED_RR, &param) }
+        let policyBefore = sched_getscheduler(0)
+        let start = monotonicMilliseconds()
+        var signalled = false
+        while !signalled, monotonicMilliseconds() - start < 800 { signalled = RealtimeCPUGuard.take() }
+        let spun = monotonicMilliseconds() - start
+        let policy = sched_getscheduler(0)
+        param.sched_priority = 0
+        _ = sched_setscheduler(0, SCHED_OTHER, &param)
+        func name(_ policy: Int32) -> String { policy == SCHED_RR ? "SCHED_RR" : policy == SCHED_OTHER ? "SCHED_OTHER" : "\(policy)" }
+        emit([("signalled", .bool(signalled)), ("spun_ms", .int(Int(spun))),
+              ("policy_before", .string(name(policyBefore))), ("policy_after", .string(name(policy)))])
 
     default:
         throw UsageError(message: "unknown subcommand \(command)")

@@ -55,16 +55,26 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: lab.socket(1)))
     }
 
+    /// Only the event loop: the metrics server's thread (started after the switch) and hooks run
+    /// normally scheduled (SCHED_RESET_ON_FORK, as keepalived does).
     @Test func realtimePriorityPutsTheEventLoopOnSchedRR() throws {
         let lab = try Lab(routers: 1)
         defer { lab.teardown() }
-        try lab.start(1, config: "realtime_priority: 10\nlock_memory: true\n" + config(instanceYAML(priority: 150)))
+        let hook = "\(lab.workdir)/notify.sh", record = "\(lab.workdir)/notify.log"
+        try "#!/bin/sh\n/usr/bin/chrt -p $$ >> \(record)\n".write(toFile: hook, atomically: true, encoding: .utf8)
+        #expect(chmod(hook, 0o755) == 0)
+        try lab.start(1, config: "metrics:\n  listen: 127.0.0.1:9464\nrealtime_priority: 10\nlock_memory: true\n"
+                      + config(instanceYAML(priority: 150, extra: "notify: \(hook)")))
         let pid = try #require(lab.daemons[1]?.processIdentifier)
-        let policy = shell("chrt -p \(pid)").output
-        #expect(policy.contains("SCHED_RR"), "\(policy)")
-        #expect(policy.contains("priority: 10"), "\(policy)")
+        let policies = threadPolicies(pid)
+        #expect(policies.loop.contains("SCHED_RR"), "\(policies)")
+        #expect(policies.loop.contains("priority: 10"), "\(policies)")
+        #expect(policies.others.count >= 2 && policies.others.allSatisfy { $0.contains("SCHED_OTHER") }, "\(policies)")
         let locked = shell("grep VmLck /proc/\(pid)/status").output
         #expect(!locked.contains(" 0 kB"), "memory should be locked: \(locked)")
+        let hookPolicy = { (try? String(contentsOfFile: record, encoding: .utf8)) ?? "" }
+        #expect(waitUntil(5) { hookPolicy().contains("SCHED_OTHER") && hookPolicy().contains("priority: 0") }, "\(hookPolicy())\n\(lab.log(1))")
+        #expect(!hookPolicy().contains("SCHED_RR"), "\(hookPolicy())")
     }
 
     /// realtime_priority, and max_auto_priority (tried once at start), without CAP_SYS_NICE.
@@ -86,10 +96,7 @@ struct CommandLineTests {
     @Test func maxAutoPriorityRaisesALateDaemonOneStepPerStall() throws {
         let lab = try Lab(routers: 2)
         defer { lab.teardown() }
-        try lab.start(1, config: "metrics:\n  listen: 127.0.0.1:9464\nmax_auto_priority: 2\nmin_auto_priority_delay: 20ms\n"
-                      + config(instanceYAML(priority: 150)))
-        try lab.start(2, config: config(instanceYAML(priority: 100)))
-        lab.expectSoleHolder(Lab.vip4, 1)
+        try lab.startMasterWithBackup(r1: "max_auto_priority: 2\nmin_auto_priority_delay: 20ms\n")
         let pids = try [1, 2].map { try #require(lab.daemons[$0]?.processIdentifier) }
         func policy(_ pid: Int32) -> String { shell("chrt -p \(pid)").output }
         #expect(policy(pids[0]).contains("SCHED_OTHER"), "no raise before a stall: \(policy(pids[0]))")

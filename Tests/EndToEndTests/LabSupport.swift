@@ -64,6 +64,13 @@ func waitUntil(_ timeout: TimeInterval, every interval: TimeInterval = 0.05, _ c
     return condition()
 }
 
+/// `chrt -p` of every thread of `pid`: the event loop's (the main thread) and the others'.
+func threadPolicies(_ pid: Int32) -> (loop: String, others: [String]) {
+    let tids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap(Int32.init).sorted()
+    func policy(_ tid: Int32) -> String { shell("chrt -p \(tid)").output }
+    return (policy(pid), tids.filter { $0 != pid }.map(policy))
+}
+
 final class Lab {
     nonisolated(unsafe) private static var counter = 0
     let tag: String
@@ -373,6 +380,15 @@ extension Lab {
         while pending and pending[0][0] <= now:
             sb.send(heapq.heappop(pending)[2])
     """#
+
+    /// Router 1 Master (priority 150, with `top`-level keys and metrics on 127.0.0.1:`metricsPort`),
+    /// router 2 its Backup (priority 100), both running the instance `web` on `vip4`.
+    func startMasterWithBackup(r1 top: String, metricsPort: Int = 9464,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try start(1, config: "metrics:\n  listen: 127.0.0.1:\(metricsPort)\n" + top + config(instanceYAML(priority: 150)))
+        try start(2, config: config(instanceYAML(priority: 100)))
+        expectSoleHolder(Lab.vip4, 1, sourceLocation: sourceLocation)
+    }
 
     /// Scrapes router k's metrics endpoint from inside its namespace.
     func scrapeMetrics(_ k: Int, port: Int) -> String? {

@@ -370,7 +370,8 @@ extension LabScenarios {
 
         /// max_auto_priority under the shipped unit: refused at start without the documented
         /// drop-in (docs/systemd.md, Real-time scheduling), and with it a daemon kept off the CPU
-        /// (SIGSTOP) raises itself to SCHED_RR while staying Master.
+        /// (SIGSTOP) raises itself to SCHED_RR, with realtime_cpu_limit's RLIMIT_RTTIME, while
+        /// staying Master; SIGXCPU puts it back on normal scheduling.
         @Test func maxAutoPriorityNeedsTheDropInAndThenRaisesTheDaemon() throws {
             let (lab, systemd) = try setUp(r1: instanceYAML(priority: 200))
             defer { systemd.teardown(); lab.teardown() }
@@ -403,6 +404,18 @@ extension LabScenarios {
             #expect(systemd.run("chrt -p \(mainPID)").output.contains("priority: 1"))
             #expect(systemd.journal("vipd", "-o cat").contains("raised the event loop to SCHED_RR priority 1 (max_auto_priority 3)"),
                     "\(systemd.diagnostics())")
+            // realtime_cpu_limit's RLIMIT_RTTIME (the default, 1 s) was set with the raise: the
+            // drop-in's system call filter allows it.
+            let limits = systemd.run("grep 'Max realtime timeout' /proc/\(mainPID)/limits").output
+            #expect(limits.contains(" 1000000 ") && limits.contains(" 2000000 "), "\(limits)\n\(systemd.diagnostics())")
+            #expect(!systemd.journal("vipd", "-o cat").contains("setrlimit"), "\(systemd.diagnostics())")
+            // SIGXCPU (what the kernel sends at the limit) moves it back, under the unit's sandbox too.
+            _ = systemd.run("kill -XCPU \(mainPID)")
+            #expect(waitUntil(5) { systemd.run("chrt -p \(mainPID)").output.contains("SCHED_OTHER") },
+                    "\(systemd.run("chrt -p \(mainPID)").output)\n\(systemd.diagnostics())")
+            #expect(waitUntil(5) { systemd.journal("vipd", "-o cat").contains("real-time scheduling dropped: the event loop ran 1s of CPU without sleeping") },
+                    "\(systemd.diagnostics())")
+            #expect(systemd.mainPID() == mainPID, "the same process: \(systemd.diagnostics())")
             #expect(systemd.state() == "Master")
             lab.expectSoleHolder(Lab.vip4, 1)
         }

@@ -81,6 +81,47 @@ import Testing
         #expect(try warningsOf("realtime_priority: 5\nmax_auto_priority: 10\n" + instance).isEmpty)
     }
 
+    @Test func realtimeCPULimitDefaultsToOneSecondAndParses() throws {
+        let unset = try parseResult("realtime_priority: 10\n" + instance).get()
+        #expect(unset.realtimeCPULimit == nil)
+        #expect(unset.effectiveRealtimeCPULimit == .seconds(1))
+        #expect(!unset.renderYAML().contains("realtime_cpu_limit"), "rendered only when set")
+        for (text, value, rendered) in [("10ms", Duration.milliseconds(10), "10ms"), ("200ms", .milliseconds(200), "200ms"),
+                                        ("1.5s", .milliseconds(1500), "1500ms"), ("60s", .seconds(60), "1m")] {
+            let config = try parseResult("realtime_priority: 10\nrealtime_cpu_limit: \(text)\n" + instance).get()
+            #expect(config.realtimeCPULimit == value, "\(text)")
+            #expect(config.effectiveRealtimeCPULimit == value, "\(text)")
+            #expect(config.renderYAML().contains("min_auto_priority_delay") == false)
+            #expect(config.renderYAML().contains("max_auto_priority: 0\nrealtime_cpu_limit: \(rendered)\nlock_memory:"), "\(config.renderYAML())")
+            #expect(try parseResult(config.renderYAML()).get() == config, "\(text) round-trips")
+        }
+        let auto = try parseResult("max_auto_priority: 5\nrealtime_cpu_limit: 300ms\n" + instance).get()
+        #expect(auto.realtimeCPULimit == .milliseconds(300))
+        #expect(try warningsOf("max_auto_priority: 5\nrealtime_cpu_limit: 300ms\n" + instance).isEmpty)
+        #expect(try warningsOf("realtime_priority: 5\nrealtime_cpu_limit: 300ms\n" + instance).isEmpty)
+    }
+
+    @Test(arguments: ["realtime_cpu_limit: 9ms", "realtime_cpu_limit: 61s", "realtime_cpu_limit: 0ms",
+                      "realtime_cpu_limit: 10000", "realtime_cpu_limit: soon", "realtime_cpu_limit: -1s"])
+    func realtimeCPULimitRefusedWithPosition(_ line: String) {
+        guard case .failure(let error) = parseResult("realtime_priority: 10\n" + line + "\n" + instance) else {
+            Issue.record("\(line) was accepted")
+            return
+        }
+        #expect(error.line == 2, "\(error)")
+        #expect(error.column == 21, "\(error)")
+        #expect("\(error)".hasPrefix("test.yaml:2:21:"), "\(error)")
+        #expect("\(error)".contains("realtime_cpu_limit"), "\(error)")
+    }
+
+    @Test func realtimeCPULimitWithoutRealtimeSchedulingWarns() throws {
+        let lonely = try warningsOf("node: a\nrealtime_cpu_limit: 2s\n" + instance)
+        #expect(lonely.count == 1 && lonely[0].line == 2, "\(lonely)")
+        #expect(lonely.first?.message.contains("realtime_cpu_limit does nothing without realtime_priority or max_auto_priority") == true, "\(lonely)")
+        // realtime_priority: 0 is off: still nothing to limit.
+        #expect(try warningsOf("realtime_priority: 0\nrealtime_cpu_limit: 2s\n" + instance).count == 1)
+    }
+
     @Test(arguments: ["realtime_priority: 100", "realtime_priority: -1", "realtime_priority: high", "lock_memory: yes"])
     func refusedWithPosition(_ line: String) {
         guard case .failure(let error) = parseResult(line + "\n" + instance) else {

@@ -30,7 +30,8 @@ import Testing
 
 @Suite struct CapabilityAdviceTests {
     @Test(arguments: [(Capability.sysNice, "RestrictRealtime=no"), (.ipcLock, "RLIMIT_MEMLOCK"),
-                      (.netBindService, "CAP_NET_BIND_SERVICE"), (.netAdmin, "CAP_NET_ADMIN")])
+                      (.netBindService, "CAP_NET_BIND_SERVICE"), (.netAdmin, "CAP_NET_ADMIN"),
+                      (.sysResource, "SystemCallFilter=")])
     func everyPermissionErrorGetsTheSameSentence(_ capability: Capability, _ mentions: String) {
         let e = SystemError(operation: "x", errno: EPERM, capability: capability)
         #expect(e.description.contains("needs \(capability.rawValue)"))

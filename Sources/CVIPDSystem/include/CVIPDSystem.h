@@ -1,6 +1,7 @@
 // Linux interfaces the Glibc module does not expose (epoll, timerfd, signalfd, pidfd, accept4,
-// SO_PEERCRED, SOCK_* flags), wrapped as plain functions so Swift never touches the packed
-// `struct epoll_event` or `struct ucred` directly. Used through the VIPDSystem module and the event loop.
+// SO_PEERCRED, SOCK_* flags, RLIMIT_RTTIME), wrapped as plain functions so Swift never touches the
+// packed `struct epoll_event` or `struct ucred` directly, and the one signal handler a Swift program
+// cannot write (SIGXCPU's). Used through the VIPDSystem module and the event loop.
 #ifndef CVIPD_SYSTEM_H
 #define CVIPD_SYSTEM_H
 
@@ -33,6 +34,25 @@ int vipd_signalfd(const int *signals, int count);
 int vipd_block_signals(const int *signals, int count);
 /// Reads one signal from a signalfd: its number, 0 when none is pending, -1 on error.
 int vipd_signalfd_read(int fd);
+
+/// `realtime_cpu_limit` (RLIMIT_RTTIME). The kernel sends SIGXCPU to a real-time thread that used
+/// the soft limit of CPU without sleeping; a spinning event loop would never read a signalfd, so the
+/// signal gets a real handler: it moves the recorded thread, and the thread it runs on, back to
+/// SCHED_OTHER at once (those that are SCHED_RR or SCHED_FIFO), sets a flag and makes a descriptor
+/// readable, for the loop to report it.
+///
+/// Installs the handler (once per process; later calls only change the thread), records the calling
+/// thread as the one to move and unblocks SIGXCPU in it. Returns the descriptor (an eventfd, the same
+/// on every call), or -1 with errno.
+int vipd_cpu_limit_guard_install(void);
+/// 1 when SIGXCPU arrived since the last call, else 0; clears the flag and drains the descriptor.
+int vipd_cpu_limit_guard_take(void);
+/// setrlimit(RLIMIT_RTTIME) with soft and hard limits in microseconds: 0, or -1 with errno.
+int vipd_set_rttime_limit(uint64_t soft_us, uint64_t hard_us);
+
+/// sched_setscheduler's flag that gives threads and processes the caller starts normal scheduling
+/// (<sched.h> defines it only with _GNU_SOURCE).
+static const int vipd_sched_reset_on_fork = 0x40000000;
 
 /// pipe2(2) with O_CLOEXEC.
 int vipd_pipe_cloexec(int fds[2]);
