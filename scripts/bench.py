@@ -441,9 +441,11 @@ class Keepalived(Daemon):
             # the advert interval) so both react to the same stall.
             out.append(f"  max_auto_priority {self.bench.args.auto_priority}")
             out.append(f"  min_auto_priority_delay {max(2000, self.interval_ms * 500)}")
+        if self.bench.args.realtime or self.bench.args.auto_priority:
             # Once real-time, keepalived sets RLIMIT_RTTIME to vrrp_rlimit_rttime (default 10 ms of
             # CPU without blocking): at 255 x 10 ms its VRRP process exceeded that and was killed
-            # (SIGKILL, respawn delayed 16 s; 2026-12-03). 1 s keeps the guard against a runaway loop.
+            # (SIGKILL, respawn delayed 16 s; 2026-12-03). 1 s, vipd's realtime_cpu_limit default,
+            # keeps the guard against a runaway loop on both.
             out.append("  vrrp_rlimit_rttime 1000000")
         out.append("}")
         for i in self.instances:
