@@ -390,8 +390,10 @@ struct Converter {
             note(location, "vrrp_rlimit_rttime \(us) is not converted: it limits real-time scheduling only, and neither vrrp_rt_priority nor max_auto_priority is set (keepalived ignores it too)")
             return nil
         }
-        let (floor, ceiling) = (10_000, 60_000_000)
-        if us == floor {
+        // vipd's range (VIPDConfig's Limits.realtimeCPULimit) and keepalived's default, which happens
+        // to equal vipd's floor.
+        let (floor, ceiling, keepalivedDefault) = (10_000, 60_000_000, 10_000)
+        if us == keepalivedDefault {
             note(location, "vrrp_rlimit_rttime 10000 is keepalived's default, so it is not written: vipd's default realtime_cpu_limit, 1s, applies (keepalived is killed at its limit, and 10 ms killed it under load; vipd goes back to normal scheduling at its own)")
             return nil
         }

@@ -177,7 +177,7 @@ public struct Router: Sendable {
     /// longer intervals; see `nextDeadlineSlack`).
     private var advertRephases: Bool { Int(config.advertInterval.centiseconds) >= Self.rephasingCentiseconds }
     /// The shortest interval (in centiseconds) whose early advertisements re-phase.
-    public static let rephasingCentiseconds = 10
+    private static let rephasingCentiseconds = 10
     public static let maximumAdvertSlack: Duration = .milliseconds(5)
     /// `advertSlack` of intervals below `rephasingCentiseconds`: 1 % of the interval.
     private static let shortIntervalSlack: [Duration] = (0..<rephasingCentiseconds).map { .microseconds($0 * 100) }
