@@ -206,3 +206,9 @@ int vipd_set_rttime_limit(uint64_t soft_us, uint64_t hard_us) {
     struct rlimit limit = { .rlim_cur = (rlim_t)soft_us, .rlim_max = (rlim_t)hard_us };
     return setrlimit(RLIMIT_RTTIME, &limit);
 }
+
+#include <malloc.h>
+
+int vipd_release_free_memory(void) {
+    return malloc_trim(0);
+}

@@ -2,6 +2,7 @@
 // in place or restarted, removed ones stopped.
 
 import VIPDConfig
+import VIPDSystem
 import VRRP
 
 extension Daemon {
@@ -10,6 +11,7 @@ extension Daemon {
     /// are restarted; others are updated in place; removed ones release their addresses.
     @discardableResult
     func reload() -> (Bool, String) {
+        defer { releaseFreeMemory() }   // what parsing and comparing the file allocated
         tellSystemd { try $0.reloading() }
         defer { tellSystemd { try $0.ready() } }
         let newConfig: VIPDConfiguration

@@ -237,13 +237,17 @@ private struct ServerLoop {
             }
             if fds[1].revents != 0 { return }
             // Back to front, so removing a client keeps the earlier indices valid.
+            var closed = false
             for index in clients.indices.reversed() {
                 let keep = fds[index + 2].revents != 0 ? advance(&clients[index]) : !clients[index].deadline.hasPassed
                 if !keep {
                     closeDescriptor(clients[index].fd)
                     clients.remove(at: index)
+                    closed = true
                 }
             }
+            // What rendering a page allocated goes back to the kernel instead of staying resident.
+            if closed { releaseFreeMemory() }
             if fds[0].revents & Int16(POLLIN) != 0 { acceptWaiting() }
         }
     }

@@ -145,3 +145,12 @@ public struct PeerCredentials: Hashable, Sendable {
         return PeerCredentials(pid: pid, uid: uid, gid: gid)
     }
 }
+
+/// Returns the pages of freed heap memory to the kernel (glibc's `malloc_trim(0)`, every arena).
+/// glibc keeps what a burst of allocations freed — a `vipd status` of 255 instances, a /metrics
+/// page, a reload — as resident memory of the process; called after such rare bursts, never per
+/// packet (docs/benchmarks.md, "Memory (RSS)"). Returns whether any memory was released.
+@discardableResult
+public func releaseFreeMemory() -> Bool {
+    vipd_release_free_memory() == 1
+}

@@ -76,4 +76,8 @@ int vipd_pidfd_open(int pid);
 /// then reaped).
 int vipd_spawn(const char *path, char *const argv[], char *const envp[], int64_t uid, int64_t gid);
 
+/// malloc_trim(0): gives the pages of freed heap memory (in every arena, not only at the top) back to
+/// the kernel. Returns 1 when some were.
+int vipd_release_free_memory(void);
+
 #endif
