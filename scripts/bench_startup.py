@@ -288,6 +288,7 @@ def parse_args():
     p.add_argument("--command", default=" ".join(sys.argv))
     a = p.parse_args()
     a.realtime = 0                  # bench.py's daemons read it; start-up is measured at normal priority
+    a.auto_priority = 0             # likewise max_auto_priority (bench.py --auto-priority): not set
     a.cases = [c for c in a.cases.split(",") if c]
     bad = [c for c in a.cases if c not in {k for k, _, _ in CASES}]
     if bad:
