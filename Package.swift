@@ -111,7 +111,7 @@ for target in package.targets where target.type == .regular || target.type == .e
 // by side, so that the 64 KiB the kernel maps around each page fault holds code that runs, not its
 // neighbours. It takes scripts/build-release's -function-sections to have a section per function to
 // move. GCC's C++ runtime is linked statically (link/libstdc++.so is a linker script found before the
-// shared library). RSS 18.5 -> 11.9 MiB at 255 instances: docs/benchmarks.md, "Memory (RSS)".
+// shared library). RSS 18.5 -> 11.5 MiB at 255 instances: docs/benchmarks.md, "Memory (RSS)".
 for target in package.targets where target.name == "vipd" {
     let link = Context.packageDirectory + "/Sources/vipd/link"
     target.linkerSettings = (target.linkerSettings ?? []) + [
